@@ -1,0 +1,235 @@
+//! The task entity.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Collector, ErrorCode, FieldError, ValidationErrors};
+use crate::ids::{TagId, TaskId, UserId};
+use crate::model::priority::Priority;
+use crate::model::recurrence::{RRuleText, Recurrence};
+use crate::model::text::{Description, TaskTitle};
+use crate::model::time::TimeZone;
+
+/// A task as stored. Its field values are valid by construction (validated newtypes); the
+/// cross-field rules (a recurring task has a due date, the end date is not before it) are kept by
+/// [`crate::input`] and the service, and checked again by [`Task::check_invariants`] when a task
+/// is read from outside (JSON from a host).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// Assigned by the store.
+    pub id: TaskId,
+    /// The owner.
+    pub user_id: UserId,
+    /// The title.
+    pub title: TaskTitle,
+    /// The description, if any.
+    pub description: Option<Description>,
+    /// Whether the task is done.
+    pub completed: bool,
+    /// When it was completed (`None` while pending).
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When it is due.
+    pub due_datetime: Option<DateTime<Utc>>,
+    /// Its priority.
+    pub priority: Priority,
+    /// How it repeats.
+    pub recurrence: Recurrence,
+    /// No occurrence after this instant.
+    pub recurrence_end_date: Option<DateTime<Utc>>,
+    /// The first due date of the series this task belongs to (the RRULE's DTSTART, and the day of
+    /// month a `monthly` series returns to). `None` for tasks that do not repeat.
+    pub series_start: Option<DateTime<Utc>>,
+    /// The zone in which recurrence is computed.
+    pub timezone: TimeZone,
+    /// The task whose completion created this one.
+    pub parent_task_id: Option<TaskId>,
+    /// Attached tags, ascending and without duplicates.
+    pub tag_ids: Vec<TagId>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Task {
+    /// Checks the rules that span fields.
+    pub fn check_invariants(&self) -> Result<(), ValidationErrors> {
+        let mut c = Collector::new();
+        check_schedule(
+            &mut c,
+            &self.recurrence,
+            self.due_datetime,
+            self.recurrence_end_date,
+        );
+        if self.recurrence.is_recurring() && self.series_start.is_none() {
+            c.push(FieldError::new(
+                "series_start",
+                ErrorCode::Required,
+                "a recurring task needs its series start",
+            ));
+        }
+        if self.completed != self.completed_at.is_some() {
+            c.push(FieldError::new(
+                "completed_at",
+                ErrorCode::Inconsistent,
+                "completed_at must be set exactly when completed is true",
+            ));
+        }
+        if self.tag_ids.windows(2).any(|w| w[0] >= w[1]) {
+            c.push(FieldError::new(
+                "tag_ids",
+                ErrorCode::Duplicate,
+                "tag_ids must be ascending without duplicates",
+            ));
+        }
+        c.finish()
+    }
+
+    /// Whether the task repeats.
+    pub fn is_recurring(&self) -> bool {
+        self.recurrence.is_recurring()
+    }
+}
+
+/// Records the cross-field schedule errors: a recurring task needs a due date, and the end date
+/// must not be before it.
+pub(crate) fn check_schedule(
+    c: &mut Collector,
+    recurrence: &Recurrence,
+    due: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) {
+    if recurrence.is_recurring() && due.is_none() {
+        c.push(FieldError::new(
+            "due_datetime",
+            ErrorCode::Required,
+            "a recurring task needs a due_datetime",
+        ));
+    }
+    if let (Some(due), Some(end)) = (due, end) {
+        if end < due {
+            c.push(FieldError::new(
+                "recurrence_end_date",
+                ErrorCode::OutOfRange,
+                "recurrence_end_date must not be before due_datetime",
+            ));
+        }
+    }
+}
+
+/// The JSON shape of a task, as in the contract (plus `tag_ids`, `series_start`, `completed_at`).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskWire {
+    id: TaskId,
+    user_id: UserId,
+    title: TaskTitle,
+    #[serde(default)]
+    description: Option<Description>,
+    #[serde(default)]
+    completed: bool,
+    #[serde(default)]
+    completed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    due_datetime: Option<DateTime<Utc>>,
+    #[serde(default)]
+    priority: Priority,
+    #[serde(default = "none_str")]
+    recurrence_pattern: String,
+    #[serde(default)]
+    rrule: Option<RRuleText>,
+    #[serde(default)]
+    recurrence_end_date: Option<DateTime<Utc>>,
+    #[serde(default)]
+    series_start: Option<DateTime<Utc>>,
+    #[serde(default)]
+    timezone: TimeZone,
+    #[serde(default)]
+    parent_task_id: Option<TaskId>,
+    #[serde(default)]
+    tag_ids: Vec<TagId>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+fn none_str() -> String {
+    "none".to_owned()
+}
+
+impl Serialize for Task {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        TaskWire {
+            id: self.id,
+            user_id: self.user_id.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            completed: self.completed,
+            completed_at: self.completed_at,
+            due_datetime: self.due_datetime,
+            priority: self.priority,
+            recurrence_pattern: self.recurrence.pattern_str().to_owned(),
+            rrule: self.recurrence.rrule().cloned(),
+            recurrence_end_date: self.recurrence_end_date,
+            series_start: self.series_start,
+            timezone: self.timezone,
+            parent_task_id: self.parent_task_id,
+            tag_ids: self.tag_ids.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Task {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let w = TaskWire::deserialize(d)?;
+        let recurrence = match (Recurrence::parse_pattern(&w.recurrence_pattern), w.rrule) {
+            (Err(e), _) => return Err(D::Error::custom(e)),
+            (Ok(Recurrence::None), Some(r)) => Recurrence::Rule(r),
+            (Ok(p), None) => p,
+            (Ok(_), Some(_)) => {
+                return Err(D::Error::custom(
+                    "recurrence_pattern and rrule are exclusive: give one of them",
+                ));
+            }
+        };
+        let mut tag_ids = w.tag_ids;
+        tag_ids.sort_unstable();
+        tag_ids.dedup();
+        let series_start = match (&recurrence, w.series_start) {
+            (Recurrence::None, _) => None,
+            (_, Some(s)) => Some(s),
+            (_, None) => w.due_datetime,
+        };
+        let task = Task {
+            id: w.id,
+            user_id: w.user_id,
+            title: w.title,
+            description: w.description,
+            completed: w.completed,
+            completed_at: w.completed_at,
+            due_datetime: w.due_datetime,
+            priority: w.priority,
+            recurrence,
+            recurrence_end_date: w.recurrence_end_date,
+            series_start,
+            timezone: w.timezone,
+            parent_task_id: w.parent_task_id,
+            tag_ids,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        };
+        let task = Task {
+            completed_at: match (task.completed, task.completed_at) {
+                (true, None) => Some(task.updated_at),
+                (false, _) => None,
+                (true, at) => at,
+            },
+            ..task
+        };
+        task.check_invariants().map_err(D::Error::custom)?;
+        Ok(task)
+    }
+}

@@ -1,0 +1,303 @@
+//! The ports: what the domain needs from the world, as traits that adapters implement.
+//!
+//! A [`Store`] opens units of work ([`StoreTx`]); a unit of work writes a change, its activity
+//! entries and its domain events, and makes all of them visible together on
+//! [`StoreTx::commit`]. Dropping a unit of work without committing discards everything it wrote.
+//! Every method is scoped by user: a store never returns another user's rows.
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::error::StoreError;
+use crate::events::DomainEvent;
+use crate::ids::{EventId, ReminderId, TagId, TaskId, UserId};
+use crate::model::{
+    ActivityAction, ActivityEntry, Color, Reminder, ReminderStatus, ReminderType, Tag, TagName,
+    Task, Values, normalize_instant,
+};
+use crate::query::{Page, TaskQuery};
+
+/// The current time.
+pub trait Clock: Send + Sync {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// A source of fresh event ids (UUIDs). The server uses random v4 UUIDs; tests use a sequence.
+pub trait IdSource: Send + Sync {
+    /// A new, never-before-returned event id.
+    fn event_id(&self) -> EventId;
+}
+
+/// A task to insert; the store assigns the id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTask {
+    /// Everything but the id (`task.id` is ignored).
+    pub task: Task,
+}
+
+/// A tag to insert; the store assigns the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTag {
+    /// The owner.
+    pub user_id: UserId,
+    /// The name (unique per user case-insensitively: the store enforces it too).
+    pub name: TagName,
+    /// The color.
+    pub color: Color,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A reminder to insert; the store assigns the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReminder {
+    /// The task.
+    pub task_id: TaskId,
+    /// The owner.
+    pub user_id: UserId,
+    /// When it fires.
+    pub reminder_time: DateTime<Utc>,
+    /// What it is anchored to.
+    pub reminder_type: ReminderType,
+    /// When it was set.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An activity entry to insert; the store assigns the id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewActivity {
+    /// Whose activity.
+    pub user_id: UserId,
+    /// The task it concerns, if any.
+    pub task_id: Option<TaskId>,
+    /// What happened.
+    pub action: ActivityAction,
+    /// Values before.
+    pub old_values: Option<Values>,
+    /// Values after.
+    pub new_values: Option<Values>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A tag with the number of tasks it is attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagWithCount {
+    /// The tag.
+    pub tag: Tag,
+    /// How many of the user's tasks carry it.
+    pub task_count: u64,
+}
+
+/// A page of the activity log, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityPage {
+    /// The entries of this page.
+    pub entries: Vec<ActivityEntry>,
+    /// All entries of the user.
+    pub total: u64,
+}
+
+/// Persistent storage of tasks, tags, reminders, activity and the event outbox.
+pub trait Store: Send + Sync {
+    /// A unit of work.
+    type Tx: StoreTx + Send;
+
+    /// Opens a unit of work.
+    fn begin(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
+
+    /// One task of the user.
+    fn task(
+        &self,
+        user: &UserId,
+        id: TaskId,
+    ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+
+    /// The user's tasks that match the query: exactly what [`crate::query::apply`] returns for
+    /// the same tasks (same order, same total).
+    fn list_tasks(
+        &self,
+        user: &UserId,
+        query: &TaskQuery,
+    ) -> impl Future<Output = Result<Page<Task>, StoreError>> + Send;
+
+    /// The user's tags with their task counts, by name (case-insensitive), ties by id.
+    fn list_tags(&self, user: &UserId)
+    -> impl Future<Output = Result<Vec<TagWithCount>, StoreError>> + Send;
+
+    /// The user's activity log, newest first (ties by id, newest first).
+    fn list_activity(
+        &self,
+        user: &UserId,
+        limit: u32,
+        offset: u64,
+    ) -> impl Future<Output = Result<ActivityPage, StoreError>> + Send;
+}
+
+/// A unit of work. Reads see the unit's own writes. Nothing is visible to others before `commit`.
+pub trait StoreTx: Send {
+    /// One task of the user. On stores with row locks the row stays locked until the unit ends,
+    /// so that two units completing one task run one after the other.
+    fn task(
+        &mut self,
+        user: &UserId,
+        id: TaskId,
+    ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
+
+    /// Inserts a task with its tag links; returns it with its new id. Fails with
+    /// [`StoreError::UniqueViolation`] when a task with the same `parent_task_id` exists.
+    fn insert_task(&mut self, new: NewTask) -> impl Future<Output = Result<Task, StoreError>> + Send;
+
+    /// Writes every field of an existing task, tag links included.
+    fn update_task(&mut self, task: &Task) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes a task with its tag links and reminders; `false` if it did not exist.
+    fn delete_task(
+        &mut self,
+        user: &UserId,
+        id: TaskId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The task that the completion of `parent` created, if any.
+    fn child_of(
+        &mut self,
+        user: &UserId,
+        parent: TaskId,
+    ) -> impl Future<Output = Result<Option<TaskId>, StoreError>> + Send;
+
+    /// Tags of the user by id; ids that do not exist (or are another user's) are left out.
+    fn tags(
+        &mut self,
+        user: &UserId,
+        ids: &[TagId],
+    ) -> impl Future<Output = Result<Vec<Tag>, StoreError>> + Send;
+
+    /// The user's tag whose name has this key ([`TagName::key`]).
+    fn tag_by_key(
+        &mut self,
+        user: &UserId,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Tag>, StoreError>> + Send;
+
+    /// Inserts a tag. Fails with [`StoreError::UniqueViolation`] when the user has a tag with the same key.
+    fn insert_tag(&mut self, new: NewTag) -> impl Future<Output = Result<Tag, StoreError>> + Send;
+
+    /// Writes name and color of an existing tag. Same uniqueness rule as `insert_tag`.
+    fn update_tag(&mut self, tag: &Tag) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes a tag and detaches it from every task; `false` if it did not exist.
+    fn delete_tag(
+        &mut self,
+        user: &UserId,
+        id: TagId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The ids of the user's tasks that carry the tag, ascending.
+    fn tasks_with_tag(
+        &mut self,
+        user: &UserId,
+        id: TagId,
+    ) -> impl Future<Output = Result<Vec<TaskId>, StoreError>> + Send;
+
+    /// The pending reminder of a task, if any.
+    fn pending_reminder(
+        &mut self,
+        user: &UserId,
+        task: TaskId,
+    ) -> impl Future<Output = Result<Option<Reminder>, StoreError>> + Send;
+
+    /// A reminder by id.
+    fn reminder(
+        &mut self,
+        user: &UserId,
+        id: ReminderId,
+    ) -> impl Future<Output = Result<Option<Reminder>, StoreError>> + Send;
+
+    /// Inserts a pending reminder. Fails with [`StoreError::UniqueViolation`] when the task has a
+    /// pending one already.
+    fn insert_reminder(
+        &mut self,
+        new: NewReminder,
+    ) -> impl Future<Output = Result<Reminder, StoreError>> + Send;
+
+    /// Moves a reminder from `from` to its current status (with its timestamps), only if it is
+    /// still in `from`. Returns whether it was: this is how firing claims a reminder exactly once.
+    fn transition_reminder(
+        &mut self,
+        reminder: &Reminder,
+        from: ReminderStatus,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Appends an activity entry; returns it with its id.
+    fn insert_activity(
+        &mut self,
+        new: NewActivity,
+    ) -> impl Future<Output = Result<ActivityEntry, StoreError>> + Send;
+
+    /// Appends a domain event to the outbox.
+    fn append_event(
+        &mut self,
+        event: &DomainEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Makes every write of this unit visible, atomically.
+    fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The system clock is the hosts' business (core has no I/O); this clock is set by hand, for
+/// tests and for replaying.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    /// A clock that reads `t` until moved.
+    pub fn new(t: DateTime<Utc>) -> Self {
+        ManualClock(Mutex::new(normalize_instant(t)))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, t: DateTime<Utc>) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = normalize_instant(t);
+        }
+    }
+
+    /// Moves the time forward.
+    pub fn advance(&self, d: Duration) {
+        if let Ok(mut g) = self.0.lock() {
+            *g += d;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        match self.0.lock() {
+            Ok(g) => *g,
+            Err(p) => *p.into_inner(),
+        }
+    }
+}
+
+/// Event ids `00000000-0000-4000-8000-000000000001`, `...02`, ...: deterministic, for tests and replays.
+#[derive(Debug, Default)]
+pub struct SequentialIds(AtomicU64);
+
+impl SequentialIds {
+    /// Starts at 1.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl IdSource for SequentialIds {
+    fn event_id(&self) -> EventId {
+        let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+        let raw = (0x4000u128 << 64) | (0x8000u128 << 48) | u128::from(n);
+        EventId::new(uuid::Uuid::from_u128(raw))
+    }
+}
