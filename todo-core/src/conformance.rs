@@ -1,1 +1,615 @@
-//! (in progress)
+//! The store conformance suite: the behaviour every storage adapter (in-memory, SQLite,
+//! PostgreSQL) must show. Each case is an `async fn` taking a fresh, empty store and panicking on
+//! failure; [`crate::store_conformance_tests!`] turns them into `#[test]`s for one adapter:
+//!
+//! ```ignore
+//! todo_core::store_conformance_tests!(async { MyStore::fresh().await }, my_runtime::block_on);
+//! ```
+// Test-support code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
+
+use crate::error::StoreError;
+use crate::events::{DomainEvent, EventPayload, TaskChange};
+use crate::ids::{EventId, TagId, TaskId, UserId};
+use crate::input::{CreateTaskInput, SetReminderInput};
+use crate::model::{
+    ActivityAction, Color, Description, Priority, RRuleText, Recurrence, RecurrencePattern,
+    ReminderStatus, ReminderType, TagName, Task, TaskTitle, TimeZone, Values,
+};
+use crate::ports::{ManualClock, NewActivity, NewReminder, NewTag, NewTask, SequentialIds, Store, StoreTx};
+use crate::query::TaskQuery;
+use crate::service::TaskService;
+
+/// Expands to one `#[test]` per conformance case. `$make` is an expression whose value is a
+/// future of a fresh, empty store; `$run` is a function that runs a future to completion.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr, $run:path) => {
+        $crate::store_conformance_tests!(@cases $make, $run, [
+            task_round_trip,
+            uncommitted_work_is_invisible,
+            users_are_isolated,
+            update_writes_every_field,
+            delete_task_removes_links_and_reminders,
+            one_next_instance_per_parent,
+            tag_names_unique_per_user,
+            delete_tag_detaches_and_counts,
+            reminder_lifecycle,
+            activity_newest_first,
+            outbox_in_commit_order,
+            service_writes_change_activity_and_events_together,
+            service_concurrent_completion_creates_one_instance
+        ]);
+    };
+    (@cases $make:expr, $run:path, [$($case:ident),*]) => {
+        $(
+            #[test]
+            fn $case() {
+                $run(async {
+                    let store = $make.await;
+                    $crate::conformance::$case(store).await
+                })
+            }
+        )*
+    };
+}
+
+/// 2030-01-01T09:00:00Z: a fixed "now" for the suite.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2030, 1, 1, 9, 0, 0).unwrap()
+}
+
+fn user(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+
+/// A task of `user` with every optional field empty.
+pub fn plain_task(user: &UserId, title: &str) -> Task {
+    Task {
+        id: TaskId::new(0),
+        user_id: user.clone(),
+        title: TaskTitle::parse(title).unwrap(),
+        description: None,
+        completed: false,
+        completed_at: None,
+        due_datetime: None,
+        priority: Priority::Medium,
+        recurrence: Recurrence::None,
+        recurrence_end_date: None,
+        series_start: None,
+        timezone: TimeZone::UTC,
+        parent_task_id: None,
+        tag_ids: Vec::new(),
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+async fn insert<T: StoreTx>(tx: &mut T, task: Task) -> Task {
+    tx.insert_task(NewTask { task }).await.unwrap()
+}
+
+async fn insert_tag<T: StoreTx>(tx: &mut T, user: &UserId, name: &str) -> crate::model::Tag {
+    tx.insert_tag(NewTag {
+        user_id: user.clone(),
+        name: TagName::parse(name).unwrap(),
+        color: Color::default(),
+        created_at: t0(),
+    })
+    .await
+    .unwrap()
+}
+
+fn event(user: &UserId, n: u128, task: TaskId) -> DomainEvent {
+    DomainEvent {
+        id: EventId::new(uuid::Uuid::from_u128(n)),
+        occurred_at: t0(),
+        user_id: user.clone(),
+        payload: EventPayload::TaskUpdated(TaskChange {
+            task_id: task,
+            changed_fields: vec!["title".into()],
+            old_values: Values::new(),
+            new_values: Values::new(),
+        }),
+    }
+}
+
+/// Every field of a task survives a write and a read, inside the unit and after commit.
+pub async fn task_round_trip<S: Store>(store: S) {
+    let u = user("alice");
+    let mut tx = store.begin().await.unwrap();
+    let tag = insert_tag(&mut tx, &u, "work").await;
+    let tag2 = insert_tag(&mut tx, &u, "home").await;
+    let due = Utc.with_ymd_and_hms(2030, 2, 1, 15, 30, 0).unwrap() + Duration::microseconds(123_456);
+    let mut t = plain_task(&u, "Write report ✓ «ünïcode»");
+    t.description = Some(Description::parse("line 1\nline 2\t% _ 'quotes' \"dq\"").unwrap());
+    t.completed = true;
+    t.completed_at = Some(t0() + Duration::hours(1));
+    t.due_datetime = Some(due);
+    t.priority = Priority::High;
+    t.recurrence = Recurrence::Rule(RRuleText::parse("FREQ=WEEKLY;BYDAY=MO,WE").unwrap());
+    t.recurrence_end_date = Some(due + Duration::days(90));
+    t.series_start = Some(due - Duration::days(7));
+    t.timezone = TimeZone::parse("Europe/Berlin").unwrap();
+    t.tag_ids = vec![tag.id, tag2.id];
+    t.tag_ids.sort();
+    t.updated_at = t0() + Duration::hours(2);
+    let parent = insert(&mut tx, plain_task(&u, "parent")).await;
+    t.parent_task_id = Some(parent.id);
+    let stored = insert(&mut tx, t.clone()).await;
+    assert!(stored.id.get() > 0, "the store assigns a positive id");
+    assert_ne!(stored.id, parent.id);
+    let expected = Task { id: stored.id, ..t };
+    assert_eq!(stored, expected);
+    assert_eq!(tx.task(&u, stored.id).await.unwrap().as_ref(), Some(&expected), "read inside the unit");
+    tx.commit().await.unwrap();
+    assert_eq!(store.task(&u, stored.id).await.unwrap(), Some(expected), "read after commit");
+
+    let mut tx = store.begin().await.unwrap();
+    let mut p = plain_task(&u, "pattern");
+    p.recurrence = Recurrence::Pattern(RecurrencePattern::Monthly);
+    p.due_datetime = Some(due);
+    p.series_start = Some(due);
+    let p = insert(&mut tx, p).await;
+    tx.commit().await.unwrap();
+    assert_eq!(store.task(&u, p.id).await.unwrap(), Some(p));
+}
+
+/// Nothing a unit wrote is visible before commit, and a dropped unit leaves no trace.
+pub async fn uncommitted_work_is_invisible<S: Store>(store: S) {
+    let u = user("alice");
+    let mut tx = store.begin().await.unwrap();
+    let t = insert(&mut tx, plain_task(&u, "draft")).await;
+    tx.append_event(&event(&u, 1, t.id)).await.unwrap();
+    assert_eq!(store.task(&u, t.id).await.unwrap(), None, "invisible before commit");
+    drop(tx);
+    assert_eq!(store.task(&u, t.id).await.unwrap(), None, "gone after rollback");
+    assert!(store.outbox(0, 100).await.unwrap().is_empty(), "no event without its change");
+    let page = store.list_tasks(&u, &TaskQuery::default()).await.unwrap();
+    assert_eq!(page.total, 0);
+}
+
+/// A store never shows, changes or deletes another user's rows.
+pub async fn users_are_isolated<S: Store>(store: S) {
+    let (a, b) = (user("alice"), user("bob"));
+    let mut tx = store.begin().await.unwrap();
+    let tag = insert_tag(&mut tx, &a, "work").await;
+    let mut t = plain_task(&a, "secret");
+    t.tag_ids = vec![tag.id];
+    t.due_datetime = Some(t0() + Duration::days(1));
+    let t = insert(&mut tx, t).await;
+    let r = tx
+        .insert_reminder(NewReminder {
+            task_id: t.id,
+            user_id: a.clone(),
+            reminder_time: t0() + Duration::hours(1),
+            reminder_type: ReminderType::DueDate,
+            created_at: t0(),
+        })
+        .await
+        .unwrap();
+    tx.insert_activity(NewActivity {
+        user_id: a.clone(),
+        task_id: Some(t.id),
+        action: ActivityAction::TaskCreated,
+        old_values: None,
+        new_values: None,
+        created_at: t0(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(store.task(&b, t.id).await.unwrap(), None);
+    assert_eq!(store.list_tasks(&b, &TaskQuery::default()).await.unwrap().total, 0);
+    assert!(store.list_tags(&b).await.unwrap().is_empty());
+    assert_eq!(store.list_activity(&b, 100, 0).await.unwrap().total, 0);
+    assert!(store.pending_reminders(&b, &[t.id]).await.unwrap().is_empty());
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.task(&b, t.id).await.unwrap(), None);
+    assert!(tx.tags(&b, &[tag.id]).await.unwrap().is_empty());
+    assert_eq!(tx.tag_by_key(&b, "work").await.unwrap(), None);
+    assert!(tx.reminders_of(&b, t.id).await.unwrap().is_empty());
+    assert_eq!(tx.reminder(&b, r.id).await.unwrap(), None);
+    assert!(tx.tasks_with_tag(&b, tag.id).await.unwrap().is_empty());
+    assert!(!tx.delete_task(&b, t.id).await.unwrap());
+    assert!(!tx.delete_tag(&b, tag.id).await.unwrap());
+    let mut stolen = r.clone();
+    stolen.user_id = b.clone();
+    stolen.status = ReminderStatus::Cancelled;
+    assert!(!tx.transition_reminder(&stolen, ReminderStatus::Pending).await.unwrap());
+    tx.commit().await.unwrap();
+    assert!(store.task(&a, t.id).await.unwrap().is_some(), "alice's task survives bob's delete");
+    assert_eq!(store.list_tags(&a).await.unwrap().len(), 1);
+    assert_eq!(store.pending_reminders(&a, &[t.id]).await.unwrap().len(), 1);
+}
+
+/// `update_task` writes every field, tag links included.
+pub async fn update_writes_every_field<S: Store>(store: S) {
+    let u = user("alice");
+    let mut tx = store.begin().await.unwrap();
+    let t1 = insert_tag(&mut tx, &u, "one").await;
+    let t2 = insert_tag(&mut tx, &u, "two").await;
+    let mut t = plain_task(&u, "before");
+    t.tag_ids = vec![t1.id];
+    let t = insert(&mut tx, t).await;
+    tx.commit().await.unwrap();
+
+    let mut new = t.clone();
+    new.title = TaskTitle::parse("after").unwrap();
+    new.description = Some(Description::parse("now described").unwrap());
+    new.completed = true;
+    new.completed_at = Some(t0() + Duration::minutes(5));
+    new.due_datetime = Some(t0() + Duration::days(3));
+    new.priority = Priority::Low;
+    new.recurrence = Recurrence::Pattern(RecurrencePattern::Daily);
+    new.series_start = new.due_datetime;
+    new.recurrence_end_date = Some(t0() + Duration::days(30));
+    new.timezone = TimeZone::parse("America/New_York").unwrap();
+    new.tag_ids = vec![t2.id];
+    new.updated_at = t0() + Duration::minutes(5);
+    let mut tx = store.begin().await.unwrap();
+    tx.update_task(&new).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.task(&u, t.id).await.unwrap(), Some(new.clone()));
+    let tags = store.list_tags(&u).await.unwrap();
+    let count = |id: TagId| tags.iter().find(|t| t.tag.id == id).map(|t| t.task_count);
+    assert_eq!(count(t1.id), Some(0));
+    assert_eq!(count(t2.id), Some(1));
+
+    // Clearing nullable fields.
+    let mut cleared = new.clone();
+    cleared.description = None;
+    cleared.completed = false;
+    cleared.completed_at = None;
+    cleared.due_datetime = None;
+    cleared.recurrence = Recurrence::None;
+    cleared.series_start = None;
+    cleared.recurrence_end_date = None;
+    cleared.tag_ids = Vec::new();
+    let mut tx = store.begin().await.unwrap();
+    tx.update_task(&cleared).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.task(&u, t.id).await.unwrap(), Some(cleared));
+}
+
+/// Deleting a task removes its tag links and reminders; a second delete reports `false`;
+/// activity entries of the task stay (they are the audit trail).
+pub async fn delete_task_removes_links_and_reminders<S: Store>(store: S) {
+    let u = user("alice");
+    let mut tx = store.begin().await.unwrap();
+    let tag = insert_tag(&mut tx, &u, "work").await;
+    let mut t = plain_task(&u, "doomed");
+    t.tag_ids = vec![tag.id];
+    let t = insert(&mut tx, t).await;
+    tx.insert_reminder(NewReminder {
+        task_id: t.id,
+        user_id: u.clone(),
+        reminder_time: t0() + Duration::hours(1),
+        reminder_type: ReminderType::Custom,
+        created_at: t0(),
+    })
+    .await
+    .unwrap();
+    tx.insert_activity(NewActivity {
+        user_id: u.clone(),
+        task_id: Some(t.id),
+        action: ActivityAction::TaskCreated,
+        old_values: None,
+        new_values: None,
+        created_at: t0(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_task(&u, t.id).await.unwrap());
+    assert!(!tx.delete_task(&u, t.id).await.unwrap(), "second delete");
+    tx.commit().await.unwrap();
+    assert_eq!(store.task(&u, t.id).await.unwrap(), None);
+    assert!(store.pending_reminders(&u, &[t.id]).await.unwrap().is_empty());
+    assert_eq!(store.list_tags(&u).await.unwrap()[0].task_count, 0);
+    assert_eq!(store.list_activity(&u, 10, 0).await.unwrap().total, 1, "audit trail kept");
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.tasks_with_tag(&u, tag.id).await.unwrap().is_empty());
+    assert!(tx.reminders_of(&u, t.id).await.unwrap().is_empty());
+}
+
+/// At most one task may name a given task as its parent: the guard behind "the next instance
+/// is created exactly once".
+pub async fn one_next_instance_per_parent<S: Store>(store: S) {
+    let u = user("alice");
+    let mut tx = store.begin().await.unwrap();
+    let parent = insert(&mut tx, plain_task(&u, "weekly")).await;
+    let mut child = plain_task(&u, "weekly");
+    child.parent_task_id = Some(parent.id);
+    let first = insert(&mut tx, child.clone()).await;
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.child_of(&u, parent.id).await.unwrap(), Some(first.id));
+    assert_eq!(tx.child_of(&u, first.id).await.unwrap(), None);
+    let err = tx.insert_task(NewTask { task: child }).await.unwrap_err();
+    assert!(matches!(err, StoreError::UniqueViolation(_)), "got {err:?}");
+    drop(tx);
+    let all = store.list_tasks(&u, &TaskQuery::default()).await.unwrap();
+    assert_eq!(all.total, 2);
+}
+
+/// Tag names are unique per user, case-insensitively, on insert and on rename.
+pub async fn tag_names_unique_per_user<S: Store>(store: S) {
+    let (a, b) = (user("alice"), user("bob"));
+    let mut tx = store.begin().await.unwrap();
+    let work = insert_tag(&mut tx, &a, "Work").await;
+    let home = insert_tag(&mut tx, &a, "home").await;
+    insert_tag(&mut tx, &b, "work").await;
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.tag_by_key(&a, "work").await.unwrap().map(|t| t.id), Some(work.id));
+    let err = tx
+        .insert_tag(NewTag {
+            user_id: a.clone(),
+            name: TagName::parse("WORK").unwrap(),
+            color: Color::default(),
+            created_at: t0(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::UniqueViolation(_)), "got {err:?}");
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    let mut renamed = home.clone();
+    renamed.name = TagName::parse("wORK").unwrap();
+    let err = tx.update_tag(&renamed).await.unwrap_err();
+    assert!(matches!(err, StoreError::UniqueViolation(_)), "got {err:?}");
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    let mut recased = work.clone();
+    recased.name = TagName::parse("WORK").unwrap();
+    recased.color = Color::parse("#ef4444").unwrap();
+    tx.update_tag(&recased).await.unwrap();
+    tx.commit().await.unwrap();
+    let tags = store.list_tags(&a).await.unwrap();
+    let names: Vec<&str> = tags.iter().map(|t| t.tag.name.as_str()).collect();
+    assert_eq!(names, ["home", "WORK"], "sorted by name case-insensitively");
+    assert_eq!(tags[1].tag.color.as_str(), "#EF4444");
+}
+
+/// Deleting a tag detaches it from every task; counts follow.
+pub async fn delete_tag_detaches_and_counts<S: Store>(store: S) {
+    let u = user("alice");
+    let mut tx = store.begin().await.unwrap();
+    let work = insert_tag(&mut tx, &u, "work").await;
+    let home = insert_tag(&mut tx, &u, "home").await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let mut t = plain_task(&u, &format!("t{i}"));
+        t.tag_ids = if i < 2 { vec![work.id, home.id] } else { vec![home.id] };
+        t.tag_ids.sort();
+        ids.push(insert(&mut tx, t).await.id);
+    }
+    tx.commit().await.unwrap();
+    let counts: Vec<(String, u64)> = store
+        .list_tags(&u)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.tag.name.as_str().to_owned(), t.task_count))
+        .collect();
+    assert_eq!(counts, [("home".to_owned(), 3), ("work".to_owned(), 2)]);
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.tasks_with_tag(&u, work.id).await.unwrap(), ids[..2].to_vec());
+    assert!(tx.delete_tag(&u, work.id).await.unwrap());
+    assert!(!tx.delete_tag(&u, work.id).await.unwrap());
+    tx.commit().await.unwrap();
+    for id in &ids {
+        let t = store.task(&u, *id).await.unwrap().unwrap();
+        assert_eq!(t.tag_ids, vec![home.id]);
+    }
+    assert_eq!(store.list_tags(&u).await.unwrap().len(), 1);
+}
+
+/// One pending reminder per task; a transition happens only from the expected status, once.
+pub async fn reminder_lifecycle<S: Store>(store: S) {
+    let u = user("alice");
+    let mut tx = store.begin().await.unwrap();
+    let t = insert(&mut tx, plain_task(&u, "remind me")).await;
+    let new = NewReminder {
+        task_id: t.id,
+        user_id: u.clone(),
+        reminder_time: t0() + Duration::hours(1) + Duration::microseconds(7),
+        reminder_type: ReminderType::Custom,
+        created_at: t0(),
+    };
+    let r = tx.insert_reminder(new.clone()).await.unwrap();
+    assert_eq!(r.status, ReminderStatus::Pending);
+    assert_eq!(r.reminder_time, new.reminder_time);
+    let err = tx.insert_reminder(new.clone()).await.unwrap_err();
+    assert!(matches!(err, StoreError::UniqueViolation(_)), "got {err:?}");
+    tx.commit().await.unwrap();
+    assert_eq!(store.pending_reminders(&u, &[t.id]).await.unwrap(), vec![r.clone()]);
+
+    let mut sent = r.clone();
+    sent.status = ReminderStatus::Sent;
+    sent.sent_at = Some(t0() + Duration::hours(1));
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.transition_reminder(&sent, ReminderStatus::Pending).await.unwrap());
+    assert!(!tx.transition_reminder(&sent, ReminderStatus::Pending).await.unwrap(), "fires once");
+    assert_eq!(tx.reminder(&u, r.id).await.unwrap(), Some(sent.clone()));
+    let again = tx.insert_reminder(new).await.unwrap();
+    assert_ne!(again.id, r.id);
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let all = tx.reminders_of(&u, t.id).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), vec![r.id, again.id]);
+    assert_eq!(all[0], sent);
+}
+
+/// The activity log is newest first (ties by id), paged, with a total.
+pub async fn activity_newest_first<S: Store>(store: S) {
+    let u = user("alice");
+    let mut tx = store.begin().await.unwrap();
+    let mut values = Values::new();
+    values.insert("completed".into(), serde_json::Value::Bool(true));
+    let mut ids = Vec::new();
+    for i in 0..5i64 {
+        let e = tx
+            .insert_activity(NewActivity {
+                user_id: u.clone(),
+                task_id: if i == 4 { None } else { Some(TaskId::new(i + 1)) },
+                action: ActivityAction::TaskCompleted,
+                old_values: if i == 0 { None } else { Some(values.clone()) },
+                new_values: Some(values.clone()),
+                // Entries 1 and 2 share a timestamp: the tie is broken by id.
+                created_at: t0() + Duration::seconds(i.min(2) + i / 3),
+            })
+            .await
+            .unwrap();
+        ids.push(e.id);
+    }
+    tx.commit().await.unwrap();
+    let page = store.list_activity(&u, 2, 0).await.unwrap();
+    assert_eq!(page.total, 5);
+    let got: Vec<_> = page.entries.iter().map(|e| e.id).collect();
+    assert_eq!(got, vec![ids[4], ids[3]]);
+    let page = store.list_activity(&u, 10, 2).await.unwrap();
+    let got: Vec<_> = page.entries.iter().map(|e| e.id).collect();
+    assert_eq!(got, vec![ids[2], ids[1], ids[0]]);
+    assert_eq!(page.entries[2].old_values, None);
+    assert_eq!(page.entries[1].old_values, Some(values.clone()));
+    assert_eq!(page.entries[0].task_id, Some(TaskId::new(3)));
+    assert!(store.list_activity(&u, 10, 5).await.unwrap().entries.is_empty());
+}
+
+/// Outbox entries appear in commit order with increasing `seq`; `after` skips what was seen.
+pub async fn outbox_in_commit_order<S: Store>(store: S) {
+    let u = user("alice");
+    for batch in 0..3u128 {
+        let mut tx = store.begin().await.unwrap();
+        let t = insert(&mut tx, plain_task(&u, "x")).await;
+        tx.append_event(&event(&u, batch * 10 + 1, t.id)).await.unwrap();
+        tx.append_event(&event(&u, batch * 10 + 2, t.id)).await.unwrap();
+        if batch == 1 {
+            drop(tx); // rolled back: its events never appear
+        } else {
+            tx.commit().await.unwrap();
+        }
+    }
+    let all = store.outbox(0, 100).await.unwrap();
+    let ids: Vec<u128> = all.iter().map(|e| e.event.id.get().as_u128()).collect();
+    assert_eq!(ids, vec![1, 2, 21, 22]);
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(all[0].event, event(&u, 1, all[0].event.payload.task_id().unwrap()));
+    let rest = store.outbox(all[1].seq, 100).await.unwrap();
+    assert_eq!(rest.len(), 2);
+    assert_eq!(rest[0].seq, all[2].seq);
+    assert_eq!(store.outbox(0, 1).await.unwrap().len(), 1);
+}
+
+fn service<S: Store>(store: S) -> TaskService<S, ManualClock, SequentialIds> {
+    TaskService::new(store, ManualClock::new(t0()), SequentialIds::new())
+}
+
+/// A use case's change, activity entry and events are committed together.
+pub async fn service_writes_change_activity_and_events_together<S: Store>(store: S) {
+    let svc = service(store);
+    let u = user("alice");
+    let view = svc
+        .create_task(
+            &u,
+            &CreateTaskInput {
+                title: Some("Pay rent".into()),
+                due_datetime: Some("2030-01-31T18:00:00+01:00".into()),
+                recurrence_pattern: Some("monthly".into()),
+                timezone: Some("Europe/Berlin".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let id = view.task.id;
+    let stored = svc.store().task(&u, id).await.unwrap().unwrap();
+    assert_eq!(stored, view.task);
+    let log = svc.store().list_activity(&u, 10, 0).await.unwrap();
+    assert_eq!(log.total, 1);
+    assert_eq!(log.entries[0].action, ActivityAction::TaskCreated);
+    let events = svc.store().outbox(0, 100).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.event.payload.event_type()).collect();
+    assert_eq!(kinds, ["activity-log-created", "task-created"]);
+
+    // A failing use case (unknown tag) writes nothing at all.
+    let err = svc
+        .update_task(
+            &u,
+            id,
+            &crate::input::UpdateTaskInput {
+                title: Some(Some("renamed".into())),
+                tag_ids: Some(Some(vec![999])),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, crate::Error::Unprocessable(_)), "got {err:?}");
+    assert_eq!(svc.store().task(&u, id).await.unwrap().unwrap().title.as_str(), "Pay rent");
+    assert_eq!(svc.store().outbox(0, 100).await.unwrap().len(), 2);
+
+    let r = svc
+        .set_reminder(
+            &u,
+            id,
+            &SetReminderInput {
+                reminder_time: Some("2030-01-31T16:30:00Z".into()),
+                reminder_type: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, ReminderStatus::Pending);
+    let done = svc.set_completed(&u, id, Some(true)).await.unwrap();
+    assert!(done.task.completed);
+    assert_eq!(done.reminder, None, "completing cancels the pending reminder");
+    let page = svc.store().list_tasks(&u, &TaskQuery::default()).await.unwrap();
+    assert_eq!(page.total, 2, "the next instance exists");
+}
+
+/// Two units completing the same recurring task at once create one next instance.
+pub async fn service_concurrent_completion_creates_one_instance<S: Store>(store: S) {
+    let svc = service(store);
+    let u = user("alice");
+    let view = svc
+        .create_task(
+            &u,
+            &CreateTaskInput {
+                title: Some("Standup".into()),
+                due_datetime: Some("2030-01-02T09:00:00Z".into()),
+                recurrence_pattern: Some("daily".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let id = view.task.id;
+    let (a, b) = futures_util::future::join(
+        svc.set_completed(&u, id, Some(true)),
+        svc.set_completed(&u, id, Some(true)),
+    )
+    .await;
+    assert!(a.unwrap().task.completed);
+    assert!(b.unwrap().task.completed);
+    let all = svc.store().list_tasks(&u, &TaskQuery::default()).await.unwrap();
+    assert_eq!(all.total, 2, "exactly one next instance");
+    let events = svc.store().outbox(0, 1000).await.unwrap();
+    let completed = events
+        .iter()
+        .filter(|e| e.event.payload.event_type() == "task-completed")
+        .count();
+    assert_eq!(completed, 1, "one task-completed event");
+}

@@ -1,1 +1,557 @@
-//! (in progress)
+//! Input of the use cases, as it arrives (JSON bodies, Python dicts, JS objects), and its
+//! validation into typed drafts and patches. Every host validates through here, so a bad value
+//! gets the same field error everywhere.
+//!
+//! Inputs keep values as raw strings where the syntax is ours to check (dates, enums), so that a
+//! bad value is reported with its field name rather than as a generic deserialization error.
+//! Unknown fields are rejected (`deny_unknown_fields`).
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{Collector, ErrorCode, FieldError, ValidationErrors};
+use crate::ids::TagId;
+use crate::model::task::check_schedule;
+use crate::model::{
+    Color, Description, Priority, RRuleText, Recurrence, ReminderType, TagName, TaskTitle,
+    TimeZone, parse_instant,
+};
+use crate::recurrence::Series;
+
+/// How far in the past a new task's `due_datetime` (or a reminder time) may lie, to allow for
+/// clock skew between client and server and for the time a request travels.
+pub const PAST_GRACE: Duration = Duration::seconds(60);
+
+/// Deserializes a field that distinguishes "absent" (`None`) from explicit `null` (`Some(None)`).
+fn explicit<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The body of "create task".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTaskInput {
+    /// Required: 1-200 characters after trimming.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// At most 4000 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// RFC 3339 with offset, not in the past.
+    #[serde(default)]
+    pub due_datetime: Option<String>,
+    /// `High|Medium|Low`, default `Medium`.
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// `daily|weekly|monthly|none`.
+    #[serde(default)]
+    pub recurrence_pattern: Option<String>,
+    /// An RFC 5545 RRULE instead of the pattern.
+    #[serde(default)]
+    pub rrule: Option<String>,
+    /// No occurrence after this instant.
+    #[serde(default)]
+    pub recurrence_end_date: Option<String>,
+    /// IANA zone for recurrence, default UTC.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Tags to attach; they must exist and belong to the user.
+    #[serde(default)]
+    pub tag_ids: Option<Vec<i64>>,
+}
+
+/// A validated new task (without id, owner and timestamps).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskDraft {
+    /// Title.
+    pub title: TaskTitle,
+    /// Description.
+    pub description: Option<Description>,
+    /// Due date.
+    pub due_datetime: Option<DateTime<Utc>>,
+    /// Priority.
+    pub priority: Priority,
+    /// Recurrence.
+    pub recurrence: Recurrence,
+    /// End of the series.
+    pub recurrence_end_date: Option<DateTime<Utc>>,
+    /// Zone for recurrence.
+    pub timezone: TimeZone,
+    /// Tags, ascending, deduplicated; not yet checked for existence.
+    pub tag_ids: Vec<TagId>,
+}
+
+fn parse_tag_ids(c: &mut Collector, raw: &[i64]) -> Vec<TagId> {
+    let mut ids = Vec::with_capacity(raw.len());
+    for &n in raw {
+        if n > 0 {
+            ids.push(TagId::new(n));
+        } else {
+            c.push(FieldError::new(
+                "tag_ids",
+                ErrorCode::InvalidValue,
+                format!("tag_ids must hold positive tag ids; got {n}"),
+            ));
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Combines `recurrence_pattern` and `rrule` (at most one of them may say the task repeats).
+fn parse_recurrence(
+    c: &mut Collector,
+    pattern: Option<&str>,
+    rrule: Option<&str>,
+) -> Option<Recurrence> {
+    let pattern = match pattern {
+        Some(p) => c.take(Recurrence::parse_pattern(p))?,
+        None => Recurrence::None,
+    };
+    let rule = match rrule {
+        Some(r) => Some(c.take(RRuleText::parse(r))?),
+        None => None,
+    };
+    match (pattern, rule) {
+        (p, None) => Some(p),
+        (Recurrence::None, Some(r)) => Some(Recurrence::Rule(r)),
+        (_, Some(_)) => {
+            c.push(FieldError::new(
+                "rrule",
+                ErrorCode::Inconsistent,
+                "give either recurrence_pattern or rrule, not both",
+            ));
+            None
+        }
+    }
+}
+
+/// Checks an RRULE against its series start (DTSTART), the one check that needs both.
+fn check_rule(
+    c: &mut Collector,
+    recurrence: &Recurrence,
+    tz: TimeZone,
+    due: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) {
+    if let (Recurrence::Rule(_), Some(due)) = (recurrence, due) {
+        c.take(Series::new(recurrence.clone(), tz, due, end));
+    }
+}
+
+impl CreateTaskInput {
+    /// Validates the input at time `now`; all field errors are reported together.
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<TaskDraft, ValidationErrors> {
+        let mut c = Collector::new();
+        let title = match &self.title {
+            Some(t) => c.take(TaskTitle::parse(t)),
+            None => {
+                c.push(FieldError::new("title", ErrorCode::Required, "title is required"));
+                None
+            }
+        };
+        let description = match &self.description {
+            Some(d) => c.take(Description::parse(d)).map(Some),
+            None => Some(None),
+        };
+        let due = match &self.due_datetime {
+            Some(s) => match c.take(parse_instant("due_datetime", s)) {
+                Some(t) if t < now - PAST_GRACE => {
+                    c.push(FieldError::new(
+                        "due_datetime",
+                        ErrorCode::InPast,
+                        "due_datetime must not be in the past",
+                    ));
+                    None
+                }
+                Some(t) => Some(Some(t)),
+                None => None,
+            },
+            None => Some(None),
+        };
+        let priority = match &self.priority {
+            Some(p) => c.take(Priority::parse("priority", p)),
+            None => Some(Priority::default()),
+        };
+        let recurrence = parse_recurrence(
+            &mut c,
+            self.recurrence_pattern.as_deref(),
+            self.rrule.as_deref(),
+        );
+        let end = match &self.recurrence_end_date {
+            Some(s) => c.take(parse_instant("recurrence_end_date", s)).map(Some),
+            None => Some(None),
+        };
+        let timezone = match &self.timezone {
+            Some(z) => c.take(TimeZone::parse(z)),
+            None => Some(TimeZone::UTC),
+        };
+        let tag_ids = parse_tag_ids(&mut c, self.tag_ids.as_deref().unwrap_or(&[]));
+        if let (Some(r), Some(d), Some(e), Some(z)) = (&recurrence, due, end, timezone) {
+            check_schedule(&mut c, r, d, e);
+            check_rule(&mut c, r, z, d, e);
+        }
+        match (title, description, due, priority, recurrence, end, timezone) {
+            (Some(title), Some(description), Some(due), Some(priority), Some(recurrence), Some(end), Some(timezone))
+                if c.is_ok() =>
+            {
+                Ok(TaskDraft {
+                    title,
+                    description,
+                    due_datetime: due,
+                    priority,
+                    recurrence,
+                    recurrence_end_date: end,
+                    timezone,
+                    tag_ids,
+                })
+            }
+            _ => Err(c.finish().err().unwrap_or_else(|| {
+                FieldError::new("input", ErrorCode::InvalidValue, "invalid task").into()
+            })),
+        }
+    }
+}
+
+/// The body of "update task": every field optional; an explicit `null` clears a nullable field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTaskInput {
+    /// New title (`null` is rejected: a task always has a title).
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub title: Option<Option<String>>,
+    /// New description, or `null` to clear it.
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub description: Option<Option<String>>,
+    /// Completion (goes through the completion rules, so completing a recurring task creates its next instance).
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub completed: Option<Option<bool>>,
+    /// New due date, or `null` to clear it (not allowed for a recurring task). A past date is allowed on update.
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub due_datetime: Option<Option<String>>,
+    /// New priority (`null` resets to `Medium`).
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Option<String>>,
+    /// New pattern (`null` means `none`).
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub recurrence_pattern: Option<Option<String>>,
+    /// New RRULE, or `null` to clear it.
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub rrule: Option<Option<String>>,
+    /// New end of series, or `null` to clear it.
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub recurrence_end_date: Option<Option<String>>,
+    /// New zone (`null` means UTC).
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<Option<String>>,
+    /// The complete new set of tags (`null` or `[]` detaches all).
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub tag_ids: Option<Option<Vec<i64>>>,
+}
+
+/// A validated update: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskPatch {
+    /// New title.
+    pub title: Option<TaskTitle>,
+    /// New description (`Some(None)` clears).
+    pub description: Option<Option<Description>>,
+    /// New completion state.
+    pub completed: Option<bool>,
+    /// New due date (`Some(None)` clears).
+    pub due_datetime: Option<Option<DateTime<Utc>>>,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// New recurrence. Present when either `recurrence_pattern` or `rrule` was given.
+    pub recurrence: Option<RecurrencePatch>,
+    /// New end of series (`Some(None)` clears).
+    pub recurrence_end_date: Option<Option<DateTime<Utc>>>,
+    /// New zone.
+    pub timezone: Option<TimeZone>,
+    /// New tag set.
+    pub tag_ids: Option<Vec<TagId>>,
+}
+
+/// How an update changes recurrence: the two API fields are merged with the task's current
+/// recurrence by the service, since `{"rrule": null}` alone must keep a `weekly` pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecurrencePatch {
+    /// `Some(Recurrence::None | Pattern)` when `recurrence_pattern` was given.
+    pub pattern: Option<Recurrence>,
+    /// `Some(None)` clears the rule, `Some(Some(r))` sets it, `None` leaves it.
+    pub rrule: Option<Option<RRuleText>>,
+}
+
+impl RecurrencePatch {
+    /// The recurrence after applying this patch to `current`.
+    pub fn apply(&self, current: &Recurrence) -> Result<Recurrence, FieldError> {
+        let inconsistent = || {
+            FieldError::new(
+                "rrule",
+                ErrorCode::Inconsistent,
+                "give either recurrence_pattern or rrule, not both",
+            )
+        };
+        match (&self.pattern, &self.rrule) {
+            (Some(p), Some(Some(_))) if p.is_recurring() => Err(inconsistent()),
+            (_, Some(Some(r))) => Ok(Recurrence::Rule(r.clone())),
+            (Some(p), _) => Ok(p.clone()),
+            (None, Some(None)) => Ok(match current {
+                Recurrence::Rule(_) => Recurrence::None,
+                other => other.clone(),
+            }),
+            (None, None) => Ok(current.clone()),
+        }
+    }
+}
+
+impl UpdateTaskInput {
+    /// Validates the fields that can be checked on their own; the service checks the result
+    /// against the task (a recurring task keeps a due date, the RRULE against its start, ...).
+    pub fn validate(&self) -> Result<TaskPatch, ValidationErrors> {
+        let mut c = Collector::new();
+        let mut p = TaskPatch::default();
+        match &self.title {
+            Some(Some(t)) => p.title = c.take(TaskTitle::parse(t)),
+            Some(None) => c.push(FieldError::new(
+                "title",
+                ErrorCode::Required,
+                "title cannot be null: a task always has a title",
+            )),
+            None => {}
+        }
+        if let Some(d) = &self.description {
+            p.description = match d {
+                Some(d) => c.take(Description::parse(d)).map(Some),
+                None => Some(None),
+            };
+        }
+        if let Some(done) = self.completed {
+            match done {
+                Some(v) => p.completed = Some(v),
+                None => c.push(FieldError::new(
+                    "completed",
+                    ErrorCode::Required,
+                    "completed cannot be null",
+                )),
+            }
+        }
+        if let Some(d) = &self.due_datetime {
+            p.due_datetime = match d {
+                Some(s) => c.take(parse_instant("due_datetime", s)).map(Some),
+                None => Some(None),
+            };
+        }
+        if let Some(pr) = &self.priority {
+            p.priority = match pr {
+                Some(s) => c.take(Priority::parse("priority", s)),
+                None => Some(Priority::default()),
+            };
+        }
+        if self.recurrence_pattern.is_some() || self.rrule.is_some() {
+            let pattern = match &self.recurrence_pattern {
+                Some(Some(s)) => c.take(Recurrence::parse_pattern(s)).map(Some),
+                Some(None) => Some(Some(Recurrence::None)),
+                None => Some(None),
+            };
+            let rrule = match &self.rrule {
+                Some(Some(s)) => c.take(RRuleText::parse(s)).map(|r| Some(Some(r))),
+                Some(None) => Some(Some(None)),
+                None => Some(None),
+            };
+            if let (Some(pattern), Some(rrule)) = (pattern, rrule) {
+                let patch = RecurrencePatch { pattern, rrule };
+                // Catch "both given" here already, independent of the task.
+                if let Err(e) = patch.apply(&Recurrence::None) {
+                    c.push(e);
+                }
+                p.recurrence = Some(patch);
+            }
+        }
+        if let Some(e) = &self.recurrence_end_date {
+            p.recurrence_end_date = match e {
+                Some(s) => c.take(parse_instant("recurrence_end_date", s)).map(Some),
+                None => Some(None),
+            };
+        }
+        if let Some(z) = &self.timezone {
+            p.timezone = match z {
+                Some(s) => c.take(TimeZone::parse(s)),
+                None => Some(TimeZone::UTC),
+            };
+        }
+        if let Some(t) = &self.tag_ids {
+            p.tag_ids = Some(parse_tag_ids(&mut c, t.as_deref().unwrap_or(&[])));
+        }
+        c.finish().map(|()| p)
+    }
+}
+
+/// Checks a task's schedule after an update: recurring needs a due date, end not before due,
+/// and an RRULE that works from the series start.
+pub fn check_task_schedule(
+    recurrence: &Recurrence,
+    timezone: TimeZone,
+    due: Option<DateTime<Utc>>,
+    series_start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) -> Result<(), ValidationErrors> {
+    let mut c = Collector::new();
+    check_schedule(&mut c, recurrence, due, end);
+    if c.is_ok() {
+        check_rule(&mut c, recurrence, timezone, series_start.or(due), end);
+    }
+    c.finish()
+}
+
+/// The body of "create tag".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTagInput {
+    /// Required: 1-50 characters after trimming.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `#RRGGBB`, default `#3B82F6`.
+    #[serde(default)]
+    pub color: Option<String>,
+}
+
+/// A validated new tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagDraft {
+    /// Name.
+    pub name: TagName,
+    /// Color.
+    pub color: Color,
+}
+
+impl CreateTagInput {
+    /// Validates the input.
+    pub fn validate(&self) -> Result<TagDraft, ValidationErrors> {
+        let mut c = Collector::new();
+        let name = match &self.name {
+            Some(n) => c.take(TagName::parse(n)),
+            None => {
+                c.push(FieldError::new("name", ErrorCode::Required, "name is required"));
+                None
+            }
+        };
+        let color = match &self.color {
+            Some(s) => c.take(Color::parse(s)),
+            None => Some(Color::default()),
+        };
+        match (name, color) {
+            (Some(name), Some(color)) if c.is_ok() => Ok(TagDraft { name, color }),
+            _ => Err(c.finish().err().unwrap_or_else(|| {
+                FieldError::new("input", ErrorCode::InvalidValue, "invalid tag").into()
+            })),
+        }
+    }
+}
+
+/// The body of "update tag": name and/or color.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTagInput {
+    /// New name.
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub name: Option<Option<String>>,
+    /// New color (`null` resets to the default).
+    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    pub color: Option<Option<String>>,
+}
+
+/// A validated tag update.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagPatch {
+    /// New name.
+    pub name: Option<TagName>,
+    /// New color.
+    pub color: Option<Color>,
+}
+
+impl UpdateTagInput {
+    /// Validates the input.
+    pub fn validate(&self) -> Result<TagPatch, ValidationErrors> {
+        let mut c = Collector::new();
+        let mut p = TagPatch::default();
+        match &self.name {
+            Some(Some(n)) => p.name = c.take(TagName::parse(n)),
+            Some(None) => c.push(FieldError::new("name", ErrorCode::Required, "name cannot be null")),
+            None => {}
+        }
+        match &self.color {
+            Some(Some(s)) => p.color = c.take(Color::parse(s)),
+            Some(None) => p.color = Some(Color::default()),
+            None => {}
+        }
+        c.finish().map(|()| p)
+    }
+}
+
+/// The body of "set reminder".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetReminderInput {
+    /// Required: RFC 3339 with offset, in the future.
+    #[serde(default)]
+    pub reminder_time: Option<String>,
+    /// `due_date` (default) or `custom`.
+    #[serde(default)]
+    pub reminder_type: Option<String>,
+}
+
+/// A validated reminder request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderDraft {
+    /// When it fires.
+    pub reminder_time: DateTime<Utc>,
+    /// What it is anchored to.
+    pub reminder_type: ReminderType,
+}
+
+impl SetReminderInput {
+    /// Validates the input at time `now`: the time must not be in the past.
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<ReminderDraft, ValidationErrors> {
+        let mut c = Collector::new();
+        let time = match &self.reminder_time {
+            Some(s) => match c.take(parse_instant("reminder_time", s)) {
+                Some(t) if t < now - PAST_GRACE => {
+                    c.push(FieldError::new(
+                        "reminder_time",
+                        ErrorCode::InPast,
+                        "reminder_time must not be in the past",
+                    ));
+                    None
+                }
+                other => other,
+            },
+            None => {
+                c.push(FieldError::new(
+                    "reminder_time",
+                    ErrorCode::Required,
+                    "reminder_time is required",
+                ));
+                None
+            }
+        };
+        let kind = match &self.reminder_type {
+            Some(s) => c.take(ReminderType::parse(s)),
+            None => Some(ReminderType::default()),
+        };
+        match (time, kind) {
+            (Some(reminder_time), Some(reminder_type)) if c.is_ok() => Ok(ReminderDraft {
+                reminder_time,
+                reminder_type,
+            }),
+            _ => Err(c.finish().err().unwrap_or_else(|| {
+                FieldError::new("input", ErrorCode::InvalidValue, "invalid reminder").into()
+            })),
+        }
+    }
+}

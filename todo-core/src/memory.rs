@@ -1,1 +1,377 @@
-//! (in progress)
+//! An in-memory store: the reference adapter of the storage port, used by tests and by hosts
+//! that need no persistence. Units of work run one at a time (an async lock, like a row lock
+//! held for the whole unit), work on a private copy of the state, and publish it on commit;
+//! reads outside a unit see the last committed state and never wait for writers.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures_util::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
+
+use crate::error::StoreError;
+use crate::events::DomainEvent;
+use crate::ids::{ActivityId, ReminderId, TagId, TaskId, UserId};
+use crate::model::{ActivityEntry, Reminder, ReminderStatus, Tag, Task};
+use crate::ports::{
+    ActivityPage, NewActivity, NewReminder, NewTag, NewTask, OutboxEntry, Store, StoreTx,
+    TagWithCount,
+};
+use crate::query::{self, Page, TaskQuery};
+
+#[derive(Debug, Clone, Default)]
+struct State {
+    tasks: BTreeMap<TaskId, Task>,
+    tags: BTreeMap<TagId, Tag>,
+    reminders: BTreeMap<ReminderId, Reminder>,
+    activity: BTreeMap<ActivityId, ActivityEntry>,
+    outbox: Vec<OutboxEntry>,
+    next_task: i64,
+    next_tag: i64,
+    next_reminder: i64,
+    next_activity: i64,
+}
+
+impl State {
+    fn next(counter: &mut i64) -> i64 {
+        *counter += 1;
+        *counter
+    }
+
+    fn task(&self, user: &UserId, id: TaskId) -> Option<&Task> {
+        self.tasks.get(&id).filter(|t| &t.user_id == user)
+    }
+
+    fn tag_key_taken(&self, user: &UserId, key: &str, except: Option<TagId>) -> bool {
+        self.tags
+            .values()
+            .any(|t| &t.user_id == user && Some(t.id) != except && t.name.key() == key)
+    }
+}
+
+/// The in-memory store. Cheap to clone: clones share the same data.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    committed: Arc<Mutex<Arc<State>>>,
+    writer: Arc<AsyncMutex<()>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn snapshot(&self) -> Arc<State> {
+        self.committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// A unit of work of the [`MemoryStore`].
+#[derive(Debug)]
+pub struct MemoryTx {
+    store: MemoryStore,
+    work: State,
+    _guard: OwnedMutexGuard<()>,
+}
+
+impl Store for MemoryStore {
+    type Tx = MemoryTx;
+
+    async fn begin(&self) -> Result<MemoryTx, StoreError> {
+        let guard = self.writer.clone().lock_owned().await;
+        let work = (*self.snapshot()).clone();
+        Ok(MemoryTx {
+            store: self.clone(),
+            work,
+            _guard: guard,
+        })
+    }
+
+    async fn task(&self, user: &UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
+        Ok(self.snapshot().task(user, id).cloned())
+    }
+
+    async fn list_tasks(&self, user: &UserId, q: &TaskQuery) -> Result<Page<Task>, StoreError> {
+        let state = self.snapshot();
+        let mine: Vec<&Task> = state.tasks.values().filter(|t| &t.user_id == user).collect();
+        let owned: Vec<Task> = mine.into_iter().cloned().collect();
+        Ok(query::apply(q, &owned).map(Task::clone))
+    }
+
+    async fn list_tags(&self, user: &UserId) -> Result<Vec<TagWithCount>, StoreError> {
+        let state = self.snapshot();
+        let mut tags: Vec<TagWithCount> = state
+            .tags
+            .values()
+            .filter(|t| &t.user_id == user)
+            .map(|t| TagWithCount {
+                tag: t.clone(),
+                task_count: state
+                    .tasks
+                    .values()
+                    .filter(|task| &task.user_id == user && task.tag_ids.contains(&t.id))
+                    .count() as u64,
+            })
+            .collect();
+        tags.sort_by(|a, b| {
+            a.tag
+                .name
+                .key()
+                .cmp(&b.tag.name.key())
+                .then(a.tag.id.cmp(&b.tag.id))
+        });
+        Ok(tags)
+    }
+
+    async fn list_activity(
+        &self,
+        user: &UserId,
+        limit: u32,
+        offset: u64,
+    ) -> Result<ActivityPage, StoreError> {
+        let state = self.snapshot();
+        let mut mine: Vec<&ActivityEntry> =
+            state.activity.values().filter(|a| &a.user_id == user).collect();
+        mine.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        let total = mine.len() as u64;
+        let entries = mine
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        Ok(ActivityPage { entries, total })
+    }
+
+    async fn pending_reminders(
+        &self,
+        user: &UserId,
+        tasks: &[TaskId],
+    ) -> Result<Vec<Reminder>, StoreError> {
+        let state = self.snapshot();
+        Ok(state
+            .reminders
+            .values()
+            .filter(|r| {
+                &r.user_id == user && r.status == ReminderStatus::Pending && tasks.contains(&r.task_id)
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn outbox(&self, after: u64, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        let state = self.snapshot();
+        Ok(state
+            .outbox
+            .iter()
+            .filter(|e| e.seq > after)
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+}
+
+impl StoreTx for MemoryTx {
+    async fn task(&mut self, user: &UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
+        Ok(self.work.task(user, id).cloned())
+    }
+
+    async fn insert_task(&mut self, new: NewTask) -> Result<Task, StoreError> {
+        let mut task = new.task;
+        if let Some(parent) = task.parent_task_id {
+            if self.work.tasks.values().any(|t| t.parent_task_id == Some(parent)) {
+                return Err(StoreError::UniqueViolation(format!(
+                    "task {parent} already has a next instance"
+                )));
+            }
+        }
+        task.id = TaskId::new(State::next(&mut self.work.next_task));
+        self.work.tasks.insert(task.id, task.clone());
+        Ok(task)
+    }
+
+    async fn update_task(&mut self, task: &Task) -> Result<(), StoreError> {
+        match self.work.tasks.get_mut(&task.id) {
+            Some(t) if t.user_id == task.user_id => {
+                *t = task.clone();
+                Ok(())
+            }
+            _ => Err(StoreError::Other(format!("task {} does not exist", task.id))),
+        }
+    }
+
+    async fn delete_task(&mut self, user: &UserId, id: TaskId) -> Result<bool, StoreError> {
+        if self.work.task(user, id).is_none() {
+            return Ok(false);
+        }
+        self.work.tasks.remove(&id);
+        self.work.reminders.retain(|_, r| r.task_id != id);
+        Ok(true)
+    }
+
+    async fn child_of(&mut self, user: &UserId, parent: TaskId) -> Result<Option<TaskId>, StoreError> {
+        Ok(self
+            .work
+            .tasks
+            .values()
+            .find(|t| &t.user_id == user && t.parent_task_id == Some(parent))
+            .map(|t| t.id))
+    }
+
+    async fn tags(&mut self, user: &UserId, ids: &[TagId]) -> Result<Vec<Tag>, StoreError> {
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.work.tags.get(id).filter(|t| &t.user_id == user).cloned())
+            .collect())
+    }
+
+    async fn tag_by_key(&mut self, user: &UserId, key: &str) -> Result<Option<Tag>, StoreError> {
+        Ok(self
+            .work
+            .tags
+            .values()
+            .find(|t| &t.user_id == user && t.name.key() == key)
+            .cloned())
+    }
+
+    async fn insert_tag(&mut self, new: NewTag) -> Result<Tag, StoreError> {
+        if self.work.tag_key_taken(&new.user_id, &new.name.key(), None) {
+            return Err(StoreError::UniqueViolation(format!("tag name {:?} exists", new.name.as_str())));
+        }
+        let tag = Tag {
+            id: TagId::new(State::next(&mut self.work.next_tag)),
+            user_id: new.user_id,
+            name: new.name,
+            color: new.color,
+            created_at: new.created_at,
+        };
+        self.work.tags.insert(tag.id, tag.clone());
+        Ok(tag)
+    }
+
+    async fn update_tag(&mut self, tag: &Tag) -> Result<(), StoreError> {
+        if self.work.tag_key_taken(&tag.user_id, &tag.name.key(), Some(tag.id)) {
+            return Err(StoreError::UniqueViolation(format!("tag name {:?} exists", tag.name.as_str())));
+        }
+        match self.work.tags.get_mut(&tag.id) {
+            Some(t) if t.user_id == tag.user_id => {
+                *t = tag.clone();
+                Ok(())
+            }
+            _ => Err(StoreError::Other(format!("tag {} does not exist", tag.id))),
+        }
+    }
+
+    async fn delete_tag(&mut self, user: &UserId, id: TagId) -> Result<bool, StoreError> {
+        if !self.work.tags.get(&id).is_some_and(|t| &t.user_id == user) {
+            return Ok(false);
+        }
+        self.work.tags.remove(&id);
+        for t in self.work.tasks.values_mut() {
+            t.tag_ids.retain(|&x| x != id);
+        }
+        Ok(true)
+    }
+
+    async fn tasks_with_tag(&mut self, user: &UserId, id: TagId) -> Result<Vec<TaskId>, StoreError> {
+        Ok(self
+            .work
+            .tasks
+            .values()
+            .filter(|t| &t.user_id == user && t.tag_ids.contains(&id))
+            .map(|t| t.id)
+            .collect())
+    }
+
+    async fn reminders_of(&mut self, user: &UserId, task: TaskId) -> Result<Vec<Reminder>, StoreError> {
+        Ok(self
+            .work
+            .reminders
+            .values()
+            .filter(|r| &r.user_id == user && r.task_id == task)
+            .cloned()
+            .collect())
+    }
+
+    async fn reminder(&mut self, user: &UserId, id: ReminderId) -> Result<Option<Reminder>, StoreError> {
+        Ok(self.work.reminders.get(&id).filter(|r| &r.user_id == user).cloned())
+    }
+
+    async fn insert_reminder(&mut self, new: NewReminder) -> Result<Reminder, StoreError> {
+        let exists = self.work.reminders.values().any(|r| {
+            r.task_id == new.task_id && r.status == ReminderStatus::Pending
+        });
+        if exists {
+            return Err(StoreError::UniqueViolation(format!(
+                "task {} has a pending reminder",
+                new.task_id
+            )));
+        }
+        if self.work.task(&new.user_id, new.task_id).is_none() {
+            return Err(StoreError::Other(format!("task {} does not exist", new.task_id)));
+        }
+        let r = Reminder {
+            id: ReminderId::new(State::next(&mut self.work.next_reminder)),
+            task_id: new.task_id,
+            user_id: new.user_id,
+            reminder_time: new.reminder_time,
+            reminder_type: new.reminder_type,
+            status: ReminderStatus::Pending,
+            created_at: new.created_at,
+            sent_at: None,
+            cancelled_at: None,
+        };
+        self.work.reminders.insert(r.id, r.clone());
+        Ok(r)
+    }
+
+    async fn transition_reminder(
+        &mut self,
+        reminder: &Reminder,
+        from: ReminderStatus,
+    ) -> Result<bool, StoreError> {
+        match self.work.reminders.get_mut(&reminder.id) {
+            Some(r) if r.user_id == reminder.user_id && r.status == from => {
+                *r = reminder.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn insert_activity(&mut self, new: NewActivity) -> Result<ActivityEntry, StoreError> {
+        let entry = ActivityEntry {
+            id: ActivityId::new(State::next(&mut self.work.next_activity)),
+            user_id: new.user_id,
+            task_id: new.task_id,
+            action: new.action,
+            old_values: new.old_values,
+            new_values: new.new_values,
+            created_at: new.created_at,
+        };
+        self.work.activity.insert(entry.id, entry.clone());
+        Ok(entry)
+    }
+
+    async fn append_event(&mut self, event: &DomainEvent) -> Result<(), StoreError> {
+        let seq = self.work.outbox.last().map_or(1, |e| e.seq + 1);
+        self.work.outbox.push(OutboxEntry {
+            seq,
+            event: event.clone(),
+        });
+        Ok(())
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        let mut committed = self
+            .store
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *committed = Arc::new(self.work);
+        Ok(())
+    }
+}

@@ -84,6 +84,15 @@ pub struct NewActivity {
     pub created_at: DateTime<Utc>,
 }
 
+/// A domain event in the outbox, with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    /// Position in the outbox: increasing in commit order.
+    pub seq: u64,
+    /// The event.
+    pub event: DomainEvent,
+}
+
 /// A tag with the number of tasks it is attached to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagWithCount {
@@ -136,6 +145,21 @@ pub trait Store: Send + Sync {
         limit: u32,
         offset: u64,
     ) -> impl Future<Output = Result<ActivityPage, StoreError>> + Send;
+
+    /// The pending reminders of the given tasks of the user.
+    fn pending_reminders(
+        &self,
+        user: &UserId,
+        tasks: &[TaskId],
+    ) -> impl Future<Output = Result<Vec<Reminder>, StoreError>> + Send;
+
+    /// Committed outbox entries with `seq > after`, ascending, at most `limit`. Every store keeps
+    /// `seq` increasing in commit order, so a relay that remembers the last `seq` misses nothing.
+    fn outbox(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
 }
 
 /// A unit of work. Reads see the unit's own writes. Nothing is visible to others before `commit`.
@@ -203,12 +227,12 @@ pub trait StoreTx: Send {
         id: TagId,
     ) -> impl Future<Output = Result<Vec<TaskId>, StoreError>> + Send;
 
-    /// The pending reminder of a task, if any.
-    fn pending_reminder(
+    /// Every reminder of a task (pending, sent and cancelled), ascending by id.
+    fn reminders_of(
         &mut self,
         user: &UserId,
         task: TaskId,
-    ) -> impl Future<Output = Result<Option<Reminder>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Reminder>, StoreError>> + Send;
 
     /// A reminder by id.
     fn reminder(

@@ -1,0 +1,7 @@
+//! The in-memory store passes the store conformance suite.
+
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    futures_executor::block_on(f)
+}
+
+todo_core::store_conformance_tests!(async { todo_core::memory::MemoryStore::new() }, run);
