@@ -555,3 +555,210 @@ impl SetReminderInput {
         }
     }
 }
+
+/// An input body with a fixed set of field names.
+pub trait InputBody: serde::de::DeserializeOwned {
+    /// The fields it accepts.
+    const FIELDS: &'static [&'static str];
+}
+
+impl InputBody for CreateTaskInput {
+    const FIELDS: &'static [&'static str] = &[
+        "title",
+        "description",
+        "due_datetime",
+        "priority",
+        "recurrence_pattern",
+        "rrule",
+        "recurrence_end_date",
+        "timezone",
+        "tag_ids",
+    ];
+}
+
+impl InputBody for UpdateTaskInput {
+    const FIELDS: &'static [&'static str] = &[
+        "title",
+        "description",
+        "completed",
+        "due_datetime",
+        "priority",
+        "recurrence_pattern",
+        "rrule",
+        "recurrence_end_date",
+        "timezone",
+        "tag_ids",
+    ];
+}
+
+impl InputBody for CreateTagInput {
+    const FIELDS: &'static [&'static str] = &["name", "color"];
+}
+
+impl InputBody for UpdateTagInput {
+    const FIELDS: &'static [&'static str] = &["name", "color"];
+}
+
+impl InputBody for SetReminderInput {
+    const FIELDS: &'static [&'static str] = &["reminder_time", "reminder_type"];
+}
+
+/// Reads an input body from a JSON value with field-level errors: a body that is not an
+/// object, unknown fields (each named, code `unknown_field`), and values of the wrong JSON type
+/// (named by their path, code `invalid_format`). Hosts answer these with HTTP 422.
+pub fn parse_input<T: InputBody>(value: &serde_json::Value) -> Result<T, ValidationErrors> {
+    let Some(obj) = value.as_object() else {
+        return Err(FieldError::new("body", ErrorCode::InvalidFormat, "the body must be a JSON object").into());
+    };
+    let mut c = Collector::new();
+    for key in obj.keys() {
+        if !T::FIELDS.contains(&key.as_str()) {
+            c.push(FieldError::new(
+                key.as_str(),
+                ErrorCode::UnknownField,
+                format!("unknown field {key:?}; expected one of: {}", T::FIELDS.join(", ")),
+            ));
+        }
+    }
+    c.finish()?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        let inner = e.into_inner().to_string();
+        FieldError::new(field.as_str(), ErrorCode::InvalidFormat, format!("{field}: {inner}")).into()
+    })
+}
+
+impl Serialize for TaskDraft {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(9))?;
+        m.serialize_entry("title", &self.title)?;
+        m.serialize_entry("description", &self.description)?;
+        m.serialize_entry("due_datetime", &self.due_datetime.map(crate::model::format_instant))?;
+        m.serialize_entry("priority", &self.priority)?;
+        m.serialize_entry("recurrence_pattern", self.recurrence.pattern_str())?;
+        m.serialize_entry("rrule", &self.recurrence.rrule())?;
+        m.serialize_entry(
+            "recurrence_end_date",
+            &self.recurrence_end_date.map(crate::model::format_instant),
+        )?;
+        m.serialize_entry("timezone", &self.timezone)?;
+        m.serialize_entry("tag_ids", &self.tag_ids)?;
+        m.end()
+    }
+}
+
+impl Serialize for TagDraft {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("name", &self.name)?;
+        m.serialize_entry("color", &self.color)?;
+        m.end()
+    }
+}
+
+impl Serialize for ReminderDraft {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("reminder_time", &crate::model::format_instant(self.reminder_time))?;
+        m.serialize_entry("reminder_type", self.reminder_type.as_str())?;
+        m.end()
+    }
+}
+
+impl Serialize for TagPatch {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if let Some(n) = &self.name {
+            m.serialize_entry("name", n)?;
+        }
+        if let Some(c) = &self.color {
+            m.serialize_entry("color", c)?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for TaskPatch {
+    /// Only the fields the patch changes; `null` for a field it clears.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let fmt = |d: &Option<DateTime<Utc>>| d.map(crate::model::format_instant);
+        let mut m = s.serialize_map(None)?;
+        if let Some(v) = &self.title {
+            m.serialize_entry("title", v)?;
+        }
+        if let Some(v) = &self.description {
+            m.serialize_entry("description", v)?;
+        }
+        if let Some(v) = &self.completed {
+            m.serialize_entry("completed", v)?;
+        }
+        if let Some(v) = &self.due_datetime {
+            m.serialize_entry("due_datetime", &fmt(v))?;
+        }
+        if let Some(v) = &self.priority {
+            m.serialize_entry("priority", v)?;
+        }
+        if let Some(r) = &self.recurrence {
+            if let Some(p) = &r.pattern {
+                m.serialize_entry("recurrence_pattern", p.pattern_str())?;
+            }
+            if let Some(rule) = &r.rrule {
+                m.serialize_entry("rrule", rule)?;
+            }
+        }
+        if let Some(v) = &self.recurrence_end_date {
+            m.serialize_entry("recurrence_end_date", &fmt(v))?;
+        }
+        if let Some(v) = &self.timezone {
+            m.serialize_entry("timezone", v)?;
+        }
+        if let Some(v) = &self.tag_ids {
+            m.serialize_entry("tag_ids", v)?;
+        }
+        m.end()
+    }
+}
+
+/// The kinds of input that [`validate_json`] knows, named as in the shared validation vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// [`CreateTaskInput`].
+    TaskCreate,
+    /// [`UpdateTaskInput`].
+    TaskUpdate,
+    /// [`CreateTagInput`].
+    TagCreate,
+    /// [`UpdateTagInput`].
+    TagUpdate,
+    /// [`SetReminderInput`].
+    Reminder,
+}
+
+/// Reads and validates a JSON input of the given kind at time `now`, returning the normalized
+/// value as JSON (trimmed title, canonical priority, UTC instants, upper-case color, sorted tag
+/// ids, ...). This is what the Python and WASM hosts expose as "validate".
+pub fn validate_json(
+    kind: InputKind,
+    value: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, ValidationErrors> {
+    fn out<T: Serialize>(v: &T) -> Result<serde_json::Value, ValidationErrors> {
+        serde_json::to_value(v).map_err(|e| {
+            FieldError::new("body", ErrorCode::InvalidValue, format!("cannot render: {e}")).into()
+        })
+    }
+    match kind {
+        InputKind::TaskCreate => out(&parse_input::<CreateTaskInput>(value)?.validate(now)?),
+        InputKind::TaskUpdate => out(&parse_input::<UpdateTaskInput>(value)?.validate()?),
+        InputKind::TagCreate => out(&parse_input::<CreateTagInput>(value)?.validate()?),
+        InputKind::TagUpdate => out(&parse_input::<UpdateTagInput>(value)?.validate()?),
+        InputKind::Reminder => out(&parse_input::<SetReminderInput>(value)?.validate(now)?),
+    }
+}

@@ -1,0 +1,432 @@
+//! Use-case behaviour of the task service, on the in-memory store.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use futures_executor::block_on;
+use todo_core::error::{Error, ErrorCode};
+use todo_core::events::EventPayload;
+use todo_core::ids::{TagId, TaskId, UserId};
+use todo_core::input::{CreateTagInput, CreateTaskInput, SetReminderInput, UpdateTagInput, UpdateTaskInput};
+use todo_core::memory::MemoryStore;
+use todo_core::model::{ActivityAction, ReminderStatus};
+use todo_core::ports::{ManualClock, SequentialIds, Store};
+use todo_core::query::{Limit, TaskQuery};
+use todo_core::service::TaskService;
+
+type Svc = TaskService<MemoryStore, ManualClock, SequentialIds>;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2030, 1, 1, 9, 0, 0).unwrap()
+}
+
+fn svc() -> Svc {
+    TaskService::new(MemoryStore::new(), ManualClock::new(now()), SequentialIds::new())
+}
+
+fn alice() -> UserId {
+    UserId::parse("alice").unwrap()
+}
+
+fn create(s: &Svc, body: serde_json::Value) -> Result<todo_core::service::TaskView, Error> {
+    let input: CreateTaskInput = serde_json::from_value(body).unwrap();
+    block_on(s.create_task(&alice(), &input))
+}
+
+fn update(s: &Svc, id: TaskId, body: serde_json::Value) -> Result<todo_core::service::TaskView, Error> {
+    let input: UpdateTaskInput = serde_json::from_value(body).unwrap();
+    block_on(s.update_task(&alice(), id, &input))
+}
+
+fn all_tasks(s: &Svc) -> Vec<todo_core::model::Task> {
+    let q = TaskQuery {
+        sort_order: todo_core::query::SortOrder::Asc,
+        limit: Limit::new(100).unwrap(),
+        ..TaskQuery::default()
+    };
+    block_on(s.store().list_tasks(&alice(), &q)).unwrap().items
+}
+
+fn event_types(s: &Svc) -> Vec<&'static str> {
+    block_on(s.store().outbox(0, 10_000))
+        .unwrap()
+        .iter()
+        .map(|e| e.event.payload.event_type())
+        .filter(|t| *t != "activity-log-created")
+        .collect()
+}
+
+fn tag(s: &Svc, name: &str) -> TagId {
+    block_on(s.create_tag(
+        &alice(),
+        &CreateTagInput {
+            name: Some(name.into()),
+            color: None,
+        },
+    ))
+    .unwrap()
+    .id
+}
+
+#[test]
+fn create_validates_and_expands_tags() {
+    let s = svc();
+    let work = tag(&s, "work");
+    let v = create(
+        &s,
+        serde_json::json!({"title": "  Report ", "priority": "high", "tag_ids": [work], "due_datetime": "2030-01-05T10:00:00Z"}),
+    )
+    .unwrap();
+    assert_eq!(v.task.title.as_str(), "Report");
+    assert_eq!(v.tags.len(), 1);
+    assert_eq!(v.tags[0].name.as_str(), "work");
+    assert_eq!(v.reminder, None);
+    assert_eq!(v.task.created_at, now());
+
+    let err = create(&s, serde_json::json!({"title": "x", "tag_ids": [work, 99]})).unwrap_err();
+    match err {
+        Error::Unprocessable(e) => {
+            assert_eq!(e.first().field, "tag_ids");
+            assert_eq!(e.first().code, ErrorCode::UnknownReference);
+            assert!(e.first().message.contains("99"));
+        }
+        other => panic!("want 422, got {other:?}"),
+    }
+    let err = create(&s, serde_json::json!({"title": ""})).unwrap_err();
+    assert!(matches!(err, Error::Validation(_)));
+    assert_eq!(all_tasks(&s).len(), 1, "failed creates wrote nothing");
+}
+
+#[test]
+fn another_users_tags_are_unknown() {
+    let s = svc();
+    let bob = UserId::parse("bob").unwrap();
+    let bobs = block_on(s.create_tag(
+        &bob,
+        &CreateTagInput {
+            name: Some("b".into()),
+            color: None,
+        },
+    ))
+    .unwrap();
+    let err = create(&s, serde_json::json!({"title": "x", "tag_ids": [bobs.id]})).unwrap_err();
+    assert!(matches!(err, Error::Unprocessable(_)));
+    let t = create(&s, serde_json::json!({"title": "mine"})).unwrap();
+    assert!(matches!(block_on(s.get_task(&bob, t.task.id)), Err(Error::NotFound { .. })));
+    assert!(matches!(block_on(s.delete_task(&bob, t.task.id)), Err(Error::NotFound { .. })));
+    assert!(matches!(
+        block_on(s.attach_tag(&alice(), t.task.id, bobs.id)),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+#[test]
+fn update_records_only_changed_fields_and_null_clears() {
+    let s = svc();
+    let t = create(
+        &s,
+        serde_json::json!({"title": "a", "description": "d", "due_datetime": "2030-01-05T10:00:00Z"}),
+    )
+    .unwrap();
+    let v = update(
+        &s,
+        t.task.id,
+        serde_json::json!({"title": "b", "description": null, "priority": "Medium"}),
+    )
+    .unwrap();
+    assert_eq!(v.task.title.as_str(), "b");
+    assert_eq!(v.task.description, None);
+    assert_eq!(v.task.due_datetime, t.task.due_datetime, "absent fields unchanged");
+    let log = block_on(s.activity(&alice(), Limit::new(10).unwrap(), 0)).unwrap();
+    let e = &log.entries[0];
+    assert_eq!(e.action, ActivityAction::TaskUpdated);
+    let keys: Vec<&String> = e.new_values.as_ref().unwrap().keys().collect();
+    assert_eq!(keys, ["description", "title"], "priority did not change");
+    assert_eq!(e.old_values.as_ref().unwrap()["title"], "a");
+    assert_eq!(e.old_values.as_ref().unwrap()["description"], "d");
+    assert_eq!(e.new_values.as_ref().unwrap()["description"], serde_json::Value::Null);
+    let outbox = block_on(s.store().outbox(0, 100)).unwrap();
+    let Some(EventPayload::TaskUpdated(change)) = outbox.iter().map(|e| &e.event.payload).rfind(|p| p.event_type() == "task-updated") else {
+        panic!("no task-updated event");
+    };
+    assert_eq!(change.changed_fields, ["description", "title"]);
+
+    // A no-op update writes nothing.
+    let before = block_on(s.store().outbox(0, 1000)).unwrap().len();
+    update(&s, t.task.id, serde_json::json!({"title": "b"})).unwrap();
+    assert_eq!(block_on(s.store().outbox(0, 1000)).unwrap().len(), before);
+}
+
+#[test]
+fn recurring_task_cannot_lose_its_due_date() {
+    let s = svc();
+    let t = create(
+        &s,
+        serde_json::json!({"title": "a", "due_datetime": "2030-01-05T10:00:00Z", "recurrence_pattern": "daily"}),
+    )
+    .unwrap();
+    let err = update(&s, t.task.id, serde_json::json!({"due_datetime": null})).unwrap_err();
+    match err {
+        Error::Validation(e) => assert_eq!(e.first().field, "due_datetime"),
+        other => panic!("{other:?}"),
+    }
+    // Clearing recurrence and due together is fine.
+    let v = update(&s, t.task.id, serde_json::json!({"due_datetime": null, "recurrence_pattern": "none"})).unwrap();
+    assert!(!v.task.is_recurring());
+    assert_eq!(v.task.series_start, None);
+    // `{"rrule": null}` keeps a pattern.
+    let t = create(
+        &s,
+        serde_json::json!({"title": "w", "due_datetime": "2030-01-05T10:00:00Z", "recurrence_pattern": "weekly"}),
+    )
+    .unwrap();
+    let v = update(&s, t.task.id, serde_json::json!({"rrule": null})).unwrap();
+    assert_eq!(v.task.recurrence.pattern_str(), "weekly");
+}
+
+#[test]
+fn completing_a_recurring_task_creates_the_next_instance_once() {
+    let s = svc();
+    let work = tag(&s, "work");
+    let t = create(
+        &s,
+        serde_json::json!({"title": "Pay rent", "description": "flat", "priority": "High", "tag_ids": [work],
+            "due_datetime": "2030-01-31T17:00:00Z", "recurrence_pattern": "monthly", "timezone": "Europe/Berlin"}),
+    )
+    .unwrap();
+    let id = t.task.id;
+    let done = block_on(s.set_completed(&alice(), id, Some(true))).unwrap();
+    assert!(done.task.completed);
+    assert_eq!(done.task.completed_at, Some(now()));
+    let tasks = all_tasks(&s);
+    assert_eq!(tasks.len(), 2);
+    let next = &tasks[1];
+    assert_eq!(next.parent_task_id, Some(id));
+    assert_eq!(next.title.as_str(), "Pay rent");
+    assert_eq!(next.description.as_ref().unwrap().as_str(), "flat");
+    assert_eq!(next.tag_ids, vec![work]);
+    assert!(!next.completed);
+    // Jan 31 18:00 Berlin -> Feb 28 18:00 Berlin (17:00Z).
+    assert_eq!(next.due_datetime, Some(Utc.with_ymd_and_hms(2030, 2, 28, 17, 0, 0).unwrap()));
+    assert_eq!(next.series_start, t.task.series_start, "the series keeps its start");
+
+    // Completing again, toggling back and completing, and replaying: nothing new.
+    block_on(s.set_completed(&alice(), id, Some(true))).unwrap();
+    block_on(s.set_completed(&alice(), id, None)).unwrap();
+    block_on(s.set_completed(&alice(), id, None)).unwrap();
+    assert_eq!(block_on(s.create_next_instance(&alice(), id)).unwrap(), None);
+    assert_eq!(all_tasks(&s).len(), 2);
+    let completed = event_types(&s).iter().filter(|t| **t == "task-completed").count();
+    assert_eq!(completed, 2, "completed, reopened, completed again");
+
+    // The next instance continues the series: Feb 28 -> Mar 31 (the original day returns).
+    let next_id = next.id;
+    block_on(s.set_completed(&alice(), next_id, Some(true))).unwrap();
+    let tasks = all_tasks(&s);
+    assert_eq!(tasks.len(), 3);
+    assert_eq!(tasks[2].due_datetime, Some(Utc.with_ymd_and_hms(2030, 3, 31, 16, 0, 0).unwrap()), "18:00 CEST");
+}
+
+#[test]
+fn series_ends_at_end_date() {
+    let s = svc();
+    let t = create(
+        &s,
+        serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z", "recurrence_pattern": "daily",
+            "recurrence_end_date": "2030-01-03T09:00:00Z"}),
+    )
+    .unwrap();
+    block_on(s.set_completed(&alice(), t.task.id, Some(true))).unwrap();
+    let tasks = all_tasks(&s);
+    assert_eq!(tasks.len(), 2, "Jan 3 09:00 is within the inclusive end");
+    block_on(s.set_completed(&alice(), tasks[1].id, Some(true))).unwrap();
+    assert_eq!(all_tasks(&s).len(), 2, "nothing after the end date");
+}
+
+#[test]
+fn update_completed_goes_through_completion() {
+    let s = svc();
+    let t = create(
+        &s,
+        serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z", "rrule": "FREQ=WEEKLY;BYDAY=MO,WE"}),
+    )
+    .unwrap();
+    let v = update(&s, t.task.id, serde_json::json!({"completed": true, "priority": "Low"})).unwrap();
+    assert!(v.task.completed);
+    let tasks = all_tasks(&s);
+    assert_eq!(tasks.len(), 2);
+    // 2030-01-02 is a Wednesday; next is Monday 2030-01-07.
+    assert_eq!(tasks[1].due_datetime, Some(Utc.with_ymd_and_hms(2030, 1, 7, 9, 0, 0).unwrap()));
+    assert_eq!(tasks[1].priority.as_str(), "Low");
+}
+
+#[test]
+fn reminders_set_replace_cancel_and_carry_over() {
+    let s = svc();
+    let t = create(
+        &s,
+        serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z", "recurrence_pattern": "weekly"}),
+    )
+    .unwrap();
+    let id = t.task.id;
+    let set = |time: &str, kind: Option<&str>| {
+        block_on(s.set_reminder(
+            &alice(),
+            id,
+            &SetReminderInput {
+                reminder_time: Some(time.into()),
+                reminder_type: kind.map(Into::into),
+            },
+        ))
+    };
+    let err = set("2030-01-02T09:30:00Z", None).unwrap_err();
+    assert!(matches!(err, Error::Validation(ref e) if e.first().field == "reminder_time"), "{err:?}");
+    let first = set("2030-01-02T08:00:00Z", None).unwrap();
+    let second = set("2030-01-02T08:30:00Z", None).unwrap();
+    assert_ne!(first.id, second.id);
+    let view = block_on(s.get_task(&alice(), id)).unwrap();
+    assert_eq!(view.reminder.as_ref().map(|r| r.id), Some(second.id), "one pending reminder");
+
+    // Moving the due date moves a due_date reminder by the same amount.
+    let v = update(&s, id, serde_json::json!({"due_datetime": "2030-01-03T09:00:00Z"})).unwrap();
+    assert_eq!(
+        v.reminder.as_ref().unwrap().reminder_time,
+        Utc.with_ymd_and_hms(2030, 1, 3, 8, 30, 0).unwrap()
+    );
+
+    // Completing cancels it; the next instance gets one 30 minutes before its due time.
+    block_on(s.set_completed(&alice(), id, Some(true))).unwrap();
+    let tasks = all_tasks(&s);
+    let next = block_on(s.get_task(&alice(), tasks[1].id)).unwrap();
+    assert_eq!(next.task.due_datetime, Some(Utc.with_ymd_and_hms(2030, 1, 10, 9, 0, 0).unwrap()));
+    assert_eq!(
+        next.reminder.as_ref().unwrap().reminder_time,
+        Utc.with_ymd_and_hms(2030, 1, 10, 8, 30, 0).unwrap()
+    );
+
+    // Cancel is idempotent; a task that never had a reminder gives 404.
+    let c1 = block_on(s.cancel_reminder(&alice(), next.task.id)).unwrap();
+    assert_eq!(c1.status, ReminderStatus::Cancelled);
+    assert_eq!(c1.cancelled_at, Some(now()));
+    let c2 = block_on(s.cancel_reminder(&alice(), next.task.id)).unwrap();
+    assert_eq!(c1, c2);
+    let plain = create(&s, serde_json::json!({"title": "no reminder"})).unwrap();
+    assert!(matches!(block_on(s.cancel_reminder(&alice(), plain.task.id)), Err(Error::NotFound { .. })));
+    // A due_date reminder needs a due date.
+    let err = block_on(s.set_reminder(
+        &alice(),
+        plain.task.id,
+        &SetReminderInput {
+            reminder_time: Some("2030-01-02T08:00:00Z".into()),
+            reminder_type: None,
+        },
+    ))
+    .unwrap_err();
+    assert!(matches!(err, Error::Validation(ref e) if e.first().field == "reminder_type"));
+}
+
+#[test]
+fn a_reminder_fires_once() {
+    let s = svc();
+    let t = create(&s, serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z"})).unwrap();
+    let r = block_on(s.set_reminder(
+        &alice(),
+        t.task.id,
+        &SetReminderInput {
+            reminder_time: Some("2030-01-02T08:00:00Z".into()),
+            reminder_type: Some("custom".into()),
+        },
+    ))
+    .unwrap();
+    assert!(block_on(s.fire_reminder(&alice(), r.id)).unwrap());
+    assert!(!block_on(s.fire_reminder(&alice(), r.id)).unwrap());
+    let fired: Vec<_> = block_on(s.store().outbox(0, 100))
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event.payload {
+            EventPayload::ReminderTriggered(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].task_title, "x");
+    assert_eq!(fired[0].reminder_id, r.id);
+    assert_eq!(block_on(s.get_task(&alice(), t.task.id)).unwrap().reminder, None);
+}
+
+#[test]
+fn tags_attach_detach_and_crud() {
+    let s = svc();
+    let work = tag(&s, "Work");
+    let t = create(&s, serde_json::json!({"title": "x"})).unwrap();
+    let v = block_on(s.attach_tag(&alice(), t.task.id, work)).unwrap();
+    assert_eq!(v.task.tag_ids, vec![work]);
+    assert!(matches!(block_on(s.attach_tag(&alice(), t.task.id, work)), Err(Error::Conflict { .. })));
+    assert!(matches!(
+        block_on(s.attach_tag(&alice(), t.task.id, TagId::new(999))),
+        Err(Error::NotFound { .. })
+    ));
+    let dup = block_on(s.create_tag(
+        &alice(),
+        &CreateTagInput {
+            name: Some("WORK".into()),
+            color: None,
+        },
+    ));
+    assert!(matches!(dup, Err(Error::Conflict { .. })));
+    let home = tag(&s, "home");
+    let renamed = block_on(s.update_tag(
+        &alice(),
+        home,
+        &UpdateTagInput {
+            name: Some(Some("work".into())),
+            color: None,
+        },
+    ));
+    assert!(matches!(renamed, Err(Error::Conflict { .. })));
+    let recolored = block_on(s.update_tag(
+        &alice(),
+        work,
+        &UpdateTagInput {
+            name: Some(Some("work".into())),
+            color: Some(Some("#ef4444".into())),
+        },
+    ))
+    .unwrap();
+    assert_eq!(recolored.name.as_str(), "work");
+    assert_eq!(recolored.color.as_str(), "#EF4444");
+    let tags = block_on(s.list_tags(&alice())).unwrap();
+    assert_eq!(tags.iter().find(|t| t.tag.id == work).unwrap().task_count, 1);
+
+    block_on(s.delete_tag(&alice(), work)).unwrap();
+    assert!(block_on(s.get_task(&alice(), t.task.id)).unwrap().task.tag_ids.is_empty());
+    assert!(matches!(block_on(s.delete_tag(&alice(), work)), Err(Error::NotFound { .. })));
+    assert!(matches!(block_on(s.detach_tag(&alice(), t.task.id, work)), Err(Error::NotFound { .. })));
+    let types = event_types(&s);
+    assert_eq!(types.iter().filter(|t| **t == "task-updated").count(), 2, "attach, and detach by delete");
+}
+
+#[test]
+fn delete_is_recorded_and_second_delete_is_not_found() {
+    let s = svc();
+    let t = create(&s, serde_json::json!({"title": "bye"})).unwrap();
+    block_on(s.delete_task(&alice(), t.task.id)).unwrap();
+    assert!(matches!(block_on(s.delete_task(&alice(), t.task.id)), Err(Error::NotFound { .. })));
+    assert_eq!(event_types(&s), ["task-created", "task-deleted"]);
+    let log = block_on(s.activity(&alice(), Limit::new(10).unwrap(), 0)).unwrap();
+    assert_eq!(log.entries[0].action, ActivityAction::TaskDeleted);
+    assert_eq!(log.entries[0].old_values.as_ref().unwrap()["title"], "bye");
+}
+
+#[test]
+fn every_event_has_a_fresh_id_and_the_clock_time() {
+    let s = svc();
+    s.clock().advance(Duration::minutes(5));
+    create(&s, serde_json::json!({"title": "a"})).unwrap();
+    create(&s, serde_json::json!({"title": "b"})).unwrap();
+    let out = block_on(s.store().outbox(0, 100)).unwrap();
+    let mut ids: Vec<_> = out.iter().map(|e| e.event.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), out.len());
+    assert!(out.iter().all(|e| e.event.occurred_at == now() + Duration::minutes(5)));
+    assert!(out.iter().all(|e| e.event.user_id == alice()));
+}
