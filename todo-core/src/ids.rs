@@ -10,9 +10,24 @@ use crate::error::{ErrorCode, FieldError};
 macro_rules! int_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         #[serde(transparent)]
         pub struct $name(i64);
+
+        impl<'de> Deserialize<'de> for $name {
+            /// Only positive ids are read: stores assign ids from 1.
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let n = i64::deserialize(d)?;
+                if n > 0 {
+                    Ok($name(n))
+                } else {
+                    Err(serde::de::Error::custom(format!(
+                        "{} id must be a positive integer, got {}",
+                        $what, n
+                    )))
+                }
+            }
+        }
 
         impl $name {
             /// Wraps a raw id. Ids are assigned by the store and are always positive.
@@ -179,5 +194,8 @@ mod tests {
         assert_eq!(UserId::parse(&"x".repeat(256)).unwrap_err().code, ErrorCode::TooLong);
         assert!(UserId::parse(&"x".repeat(255)).is_ok());
         assert!(serde_json::from_str::<UserId>("\"a/b\"").is_err());
+        assert!(serde_json::from_str::<TaskId>("0").is_err());
+        assert!(serde_json::from_str::<TagId>("-3").is_err());
+        assert_eq!(serde_json::from_str::<TagId>("3").unwrap(), TagId::new(3));
     }
 }

@@ -266,7 +266,7 @@ impl StoreTx for MemoryTx {
     }
 
     async fn delete_tag(&mut self, user: &UserId, id: TagId) -> Result<bool, StoreError> {
-        if !self.work.tags.get(&id).is_some_and(|t| &t.user_id == user) {
+        if self.work.tags.get(&id).is_none_or(|t| &t.user_id != user) {
             return Ok(false);
         }
         self.work.tags.remove(&id);

@@ -193,7 +193,7 @@ pub trait StoreTx: Send {
         parent: TaskId,
     ) -> impl Future<Output = Result<Option<TaskId>, StoreError>> + Send;
 
-    /// Tags of the user by id; ids that do not exist (or are another user's) are left out.
+    /// Tags of the user by id, in the order of `ids`; ids that do not exist (or are another user's) are left out.
     fn tags(
         &mut self,
         user: &UserId,
