@@ -39,6 +39,7 @@ macro_rules! store_conformance_tests {
             reminder_lifecycle,
             activity_newest_first,
             outbox_in_commit_order,
+            query_vectors,
             service_writes_change_activity_and_events_together,
             service_concurrent_completion_creates_one_instance
         ]);
@@ -511,6 +512,68 @@ pub async fn outbox_in_commit_order<S: Store>(store: S) {
     assert_eq!(rest.len(), 2);
     assert_eq!(rest[0].seq, all[2].seq);
     assert_eq!(store.outbox(0, 1).await.unwrap().len(), 1);
+}
+
+/// The shared query vectors (`test-vectors/query.json`) give the same pages through
+/// `Store::list_tasks` as through the core engine. Each dataset is stored for its own user with
+/// its own tags; the store's ids are mapped back to the file's ids before comparing.
+pub async fn query_vectors<S: Store>(store: S) {
+    use std::collections::BTreeMap;
+
+    use crate::query::TagFilter;
+    use crate::query::vectors::VectorFile;
+
+    let file = VectorFile::from_json(include_str!("../../test-vectors/query.json")).unwrap();
+    // Per dataset: its user, file tag id -> store tag id, store task id -> file task id.
+    let mut stored: BTreeMap<&str, (UserId, BTreeMap<i64, TagId>, BTreeMap<TaskId, i64>)> = BTreeMap::new();
+    for (i, name) in file.datasets.keys().enumerate() {
+        let u = user(&format!("vectors-{i}"));
+        let tasks = file.tasks(name, &u).unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let mut tag_map = BTreeMap::new();
+        let mut all_tags: Vec<i64> = tasks.iter().flat_map(|t| t.tag_ids.iter().map(|id| id.get())).collect();
+        all_tags.sort_unstable();
+        all_tags.dedup();
+        for tag in all_tags {
+            let created = insert_tag(&mut tx, &u, &format!("tag-{tag}")).await;
+            tag_map.insert(tag, created.id);
+        }
+        let mut task_map = BTreeMap::new();
+        let mut rows = tasks.clone();
+        rows.sort_by_key(|t| t.id);
+        for mut t in rows {
+            let file_id = t.id.get();
+            t.tag_ids = t.tag_ids.iter().map(|id| tag_map[&id.get()]).collect();
+            t.tag_ids.sort_unstable();
+            let created = insert(&mut tx, t).await;
+            task_map.insert(created.id, file_id);
+        }
+        tx.commit().await.unwrap();
+        stored.insert(name.as_str(), (u, tag_map, task_map));
+    }
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for case in &file.cases {
+        let Some(want) = &case.expected else { continue };
+        let mut q = TaskQuery::from_pairs(case.query.pairs()).unwrap();
+        let (u, tags, tasks) = &stored[case.dataset.as_str()];
+        if let Some(f) = &q.tags {
+            // A tag id the dataset does not use maps to an id no store has.
+            let ids = f.ids().iter().map(|id| tags.get(&id.get()).copied().unwrap_or(TagId::new(i64::MAX)));
+            q.tags = TagFilter::new(ids.collect(), f.mode());
+        }
+        let page = store.list_tasks(u, &q).await.unwrap();
+        let got: Vec<i64> = page.items.iter().map(|t| tasks[&t.id]).collect();
+        if got != want.ids || page.total != want.total {
+            failures.push(format!(
+                "{}: expected ids {:?} total {}, got ids {got:?} total {}",
+                case.name, want.ids, want.total, page.total
+            ));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 100, "only {checked} query vectors ran");
+    assert!(failures.is_empty(), "{} failing query vectors:\n{}", failures.len(), failures.join("\n"));
 }
 
 fn service<S: Store>(store: S) -> TaskService<S, ManualClock, SequentialIds> {
