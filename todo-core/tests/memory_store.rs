@@ -1,5 +1,7 @@
 //! The in-memory store passes the store conformance suite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 fn run<F: std::future::Future>(f: F) -> F::Output {
     futures_executor::block_on(f)
 }

@@ -1,11 +1,15 @@
 //! Use-case behaviour of the task service, on the in-memory store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures_executor::block_on;
 use todo_core::error::{Error, ErrorCode};
 use todo_core::events::EventPayload;
 use todo_core::ids::{TagId, TaskId, UserId};
-use todo_core::input::{CreateTagInput, CreateTaskInput, SetReminderInput, UpdateTagInput, UpdateTaskInput};
+use todo_core::input::{
+    CreateTagInput, CreateTaskInput, SetReminderInput, UpdateTagInput, UpdateTaskInput,
+};
 use todo_core::memory::MemoryStore;
 use todo_core::model::{ActivityAction, ReminderStatus};
 use todo_core::ports::{ManualClock, SequentialIds, Store};
@@ -19,7 +23,11 @@ fn now() -> DateTime<Utc> {
 }
 
 fn svc() -> Svc {
-    TaskService::new(MemoryStore::new(), ManualClock::new(now()), SequentialIds::new())
+    TaskService::new(
+        MemoryStore::new(),
+        ManualClock::new(now()),
+        SequentialIds::new(),
+    )
 }
 
 fn alice() -> UserId {
@@ -31,7 +39,11 @@ fn create(s: &Svc, body: serde_json::Value) -> Result<todo_core::service::TaskVi
     block_on(s.create_task(&alice(), &input))
 }
 
-fn update(s: &Svc, id: TaskId, body: serde_json::Value) -> Result<todo_core::service::TaskView, Error> {
+fn update(
+    s: &Svc,
+    id: TaskId,
+    body: serde_json::Value,
+) -> Result<todo_core::service::TaskView, Error> {
     let input: UpdateTaskInput = serde_json::from_value(body).unwrap();
     block_on(s.update_task(&alice(), id, &input))
 }
@@ -110,8 +122,14 @@ fn another_users_tags_are_unknown() {
     let err = create(&s, serde_json::json!({"title": "x", "tag_ids": [bobs.id]})).unwrap_err();
     assert!(matches!(err, Error::Unprocessable(_)));
     let t = create(&s, serde_json::json!({"title": "mine"})).unwrap();
-    assert!(matches!(block_on(s.get_task(&bob, t.task.id)), Err(Error::NotFound { .. })));
-    assert!(matches!(block_on(s.delete_task(&bob, t.task.id)), Err(Error::NotFound { .. })));
+    assert!(matches!(
+        block_on(s.get_task(&bob, t.task.id)),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        block_on(s.delete_task(&bob, t.task.id)),
+        Err(Error::NotFound { .. })
+    ));
     assert!(matches!(
         block_on(s.attach_tag(&alice(), t.task.id, bobs.id)),
         Err(Error::NotFound { .. })
@@ -134,7 +152,10 @@ fn update_records_only_changed_fields_and_null_clears() {
     .unwrap();
     assert_eq!(v.task.title.as_str(), "b");
     assert_eq!(v.task.description, None);
-    assert_eq!(v.task.due_datetime, t.task.due_datetime, "absent fields unchanged");
+    assert_eq!(
+        v.task.due_datetime, t.task.due_datetime,
+        "absent fields unchanged"
+    );
     let log = block_on(s.activity(&alice(), Limit::new(10).unwrap(), 0)).unwrap();
     let e = &log.entries[0];
     assert_eq!(e.action, ActivityAction::TaskUpdated);
@@ -142,9 +163,16 @@ fn update_records_only_changed_fields_and_null_clears() {
     assert_eq!(keys, ["description", "title"], "priority did not change");
     assert_eq!(e.old_values.as_ref().unwrap()["title"], "a");
     assert_eq!(e.old_values.as_ref().unwrap()["description"], "d");
-    assert_eq!(e.new_values.as_ref().unwrap()["description"], serde_json::Value::Null);
+    assert_eq!(
+        e.new_values.as_ref().unwrap()["description"],
+        serde_json::Value::Null
+    );
     let outbox = block_on(s.store().outbox(0, 100)).unwrap();
-    let Some(EventPayload::TaskUpdated(change)) = outbox.iter().map(|e| &e.event.payload).rfind(|p| p.event_type() == "task-updated") else {
+    let Some(EventPayload::TaskUpdated(change)) = outbox
+        .iter()
+        .map(|e| &e.event.payload)
+        .rfind(|p| p.event_type() == "task-updated")
+    else {
         panic!("no task-updated event");
     };
     assert_eq!(change.changed_fields, ["description", "title"]);
@@ -169,7 +197,12 @@ fn recurring_task_cannot_lose_its_due_date() {
         other => panic!("{other:?}"),
     }
     // Clearing recurrence and due together is fine.
-    let v = update(&s, t.task.id, serde_json::json!({"due_datetime": null, "recurrence_pattern": "none"})).unwrap();
+    let v = update(
+        &s,
+        t.task.id,
+        serde_json::json!({"due_datetime": null, "recurrence_pattern": "none"}),
+    )
+    .unwrap();
     assert!(!v.task.is_recurring());
     assert_eq!(v.task.series_start, None);
     // `{"rrule": null}` keeps a pattern.
@@ -205,16 +238,28 @@ fn completing_a_recurring_task_creates_the_next_instance_once() {
     assert_eq!(next.tag_ids, vec![work]);
     assert!(!next.completed);
     // Jan 31 18:00 Berlin -> Feb 28 18:00 Berlin (17:00Z).
-    assert_eq!(next.due_datetime, Some(Utc.with_ymd_and_hms(2030, 2, 28, 17, 0, 0).unwrap()));
-    assert_eq!(next.series_start, t.task.series_start, "the series keeps its start");
+    assert_eq!(
+        next.due_datetime,
+        Some(Utc.with_ymd_and_hms(2030, 2, 28, 17, 0, 0).unwrap())
+    );
+    assert_eq!(
+        next.series_start, t.task.series_start,
+        "the series keeps its start"
+    );
 
     // Completing again, toggling back and completing, and replaying: nothing new.
     block_on(s.set_completed(&alice(), id, Some(true))).unwrap();
     block_on(s.set_completed(&alice(), id, None)).unwrap();
     block_on(s.set_completed(&alice(), id, None)).unwrap();
-    assert_eq!(block_on(s.create_next_instance(&alice(), id)).unwrap(), None);
+    assert_eq!(
+        block_on(s.create_next_instance(&alice(), id)).unwrap(),
+        None
+    );
     assert_eq!(all_tasks(&s).len(), 2);
-    let completed = event_types(&s).iter().filter(|t| **t == "task-completed").count();
+    let completed = event_types(&s)
+        .iter()
+        .filter(|t| **t == "task-completed")
+        .count();
     assert_eq!(completed, 2, "completed, reopened, completed again");
 
     // The next instance continues the series: Feb 28 -> Mar 31 (the original day returns).
@@ -222,7 +267,11 @@ fn completing_a_recurring_task_creates_the_next_instance_once() {
     block_on(s.set_completed(&alice(), next_id, Some(true))).unwrap();
     let tasks = all_tasks(&s);
     assert_eq!(tasks.len(), 3);
-    assert_eq!(tasks[2].due_datetime, Some(Utc.with_ymd_and_hms(2030, 3, 31, 16, 0, 0).unwrap()), "18:00 CEST");
+    assert_eq!(
+        tasks[2].due_datetime,
+        Some(Utc.with_ymd_and_hms(2030, 3, 31, 16, 0, 0).unwrap()),
+        "18:00 CEST"
+    );
 }
 
 #[test]
@@ -249,12 +298,20 @@ fn update_completed_goes_through_completion() {
         serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z", "rrule": "FREQ=WEEKLY;BYDAY=MO,WE"}),
     )
     .unwrap();
-    let v = update(&s, t.task.id, serde_json::json!({"completed": true, "priority": "Low"})).unwrap();
+    let v = update(
+        &s,
+        t.task.id,
+        serde_json::json!({"completed": true, "priority": "Low"}),
+    )
+    .unwrap();
     assert!(v.task.completed);
     let tasks = all_tasks(&s);
     assert_eq!(tasks.len(), 2);
     // 2030-01-02 is a Wednesday; next is Monday 2030-01-07.
-    assert_eq!(tasks[1].due_datetime, Some(Utc.with_ymd_and_hms(2030, 1, 7, 9, 0, 0).unwrap()));
+    assert_eq!(
+        tasks[1].due_datetime,
+        Some(Utc.with_ymd_and_hms(2030, 1, 7, 9, 0, 0).unwrap())
+    );
     assert_eq!(tasks[1].priority.as_str(), "Low");
 }
 
@@ -278,15 +335,27 @@ fn reminders_set_replace_cancel_and_carry_over() {
         ))
     };
     let err = set("2030-01-02T09:30:00Z", None).unwrap_err();
-    assert!(matches!(err, Error::Validation(ref e) if e.first().field == "reminder_time"), "{err:?}");
+    assert!(
+        matches!(err, Error::Validation(ref e) if e.first().field == "reminder_time"),
+        "{err:?}"
+    );
     let first = set("2030-01-02T08:00:00Z", None).unwrap();
     let second = set("2030-01-02T08:30:00Z", None).unwrap();
     assert_ne!(first.id, second.id);
     let view = block_on(s.get_task(&alice(), id)).unwrap();
-    assert_eq!(view.reminder.as_ref().map(|r| r.id), Some(second.id), "one pending reminder");
+    assert_eq!(
+        view.reminder.as_ref().map(|r| r.id),
+        Some(second.id),
+        "one pending reminder"
+    );
 
     // Moving the due date moves a due_date reminder by the same amount.
-    let v = update(&s, id, serde_json::json!({"due_datetime": "2030-01-03T09:00:00Z"})).unwrap();
+    let v = update(
+        &s,
+        id,
+        serde_json::json!({"due_datetime": "2030-01-03T09:00:00Z"}),
+    )
+    .unwrap();
     assert_eq!(
         v.reminder.as_ref().unwrap().reminder_time,
         Utc.with_ymd_and_hms(2030, 1, 3, 8, 30, 0).unwrap()
@@ -296,7 +365,10 @@ fn reminders_set_replace_cancel_and_carry_over() {
     block_on(s.set_completed(&alice(), id, Some(true))).unwrap();
     let tasks = all_tasks(&s);
     let next = block_on(s.get_task(&alice(), tasks[1].id)).unwrap();
-    assert_eq!(next.task.due_datetime, Some(Utc.with_ymd_and_hms(2030, 1, 10, 9, 0, 0).unwrap()));
+    assert_eq!(
+        next.task.due_datetime,
+        Some(Utc.with_ymd_and_hms(2030, 1, 10, 9, 0, 0).unwrap())
+    );
     assert_eq!(
         next.reminder.as_ref().unwrap().reminder_time,
         Utc.with_ymd_and_hms(2030, 1, 10, 8, 30, 0).unwrap()
@@ -309,7 +381,10 @@ fn reminders_set_replace_cancel_and_carry_over() {
     let c2 = block_on(s.cancel_reminder(&alice(), next.task.id)).unwrap();
     assert_eq!(c1, c2);
     let plain = create(&s, serde_json::json!({"title": "no reminder"})).unwrap();
-    assert!(matches!(block_on(s.cancel_reminder(&alice(), plain.task.id)), Err(Error::NotFound { .. })));
+    assert!(matches!(
+        block_on(s.cancel_reminder(&alice(), plain.task.id)),
+        Err(Error::NotFound { .. })
+    ));
     // A due_date reminder needs a due date.
     let err = block_on(s.set_reminder(
         &alice(),
@@ -326,7 +401,11 @@ fn reminders_set_replace_cancel_and_carry_over() {
 #[test]
 fn a_reminder_fires_once() {
     let s = svc();
-    let t = create(&s, serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z"})).unwrap();
+    let t = create(
+        &s,
+        serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z"}),
+    )
+    .unwrap();
     let r = block_on(s.set_reminder(
         &alice(),
         t.task.id,
@@ -349,7 +428,10 @@ fn a_reminder_fires_once() {
     assert_eq!(fired.len(), 1);
     assert_eq!(fired[0].task_title, "x");
     assert_eq!(fired[0].reminder_id, r.id);
-    assert_eq!(block_on(s.get_task(&alice(), t.task.id)).unwrap().reminder, None);
+    assert_eq!(
+        block_on(s.get_task(&alice(), t.task.id)).unwrap().reminder,
+        None
+    );
 }
 
 #[test]
@@ -359,7 +441,10 @@ fn tags_attach_detach_and_crud() {
     let t = create(&s, serde_json::json!({"title": "x"})).unwrap();
     let v = block_on(s.attach_tag(&alice(), t.task.id, work)).unwrap();
     assert_eq!(v.task.tag_ids, vec![work]);
-    assert!(matches!(block_on(s.attach_tag(&alice(), t.task.id, work)), Err(Error::Conflict { .. })));
+    assert!(matches!(
+        block_on(s.attach_tag(&alice(), t.task.id, work)),
+        Err(Error::Conflict { .. })
+    ));
     assert!(matches!(
         block_on(s.attach_tag(&alice(), t.task.id, TagId::new(999))),
         Err(Error::NotFound { .. })
@@ -394,14 +479,33 @@ fn tags_attach_detach_and_crud() {
     assert_eq!(recolored.name.as_str(), "work");
     assert_eq!(recolored.color.as_str(), "#EF4444");
     let tags = block_on(s.list_tags(&alice())).unwrap();
-    assert_eq!(tags.iter().find(|t| t.tag.id == work).unwrap().task_count, 1);
+    assert_eq!(
+        tags.iter().find(|t| t.tag.id == work).unwrap().task_count,
+        1
+    );
 
     block_on(s.delete_tag(&alice(), work)).unwrap();
-    assert!(block_on(s.get_task(&alice(), t.task.id)).unwrap().task.tag_ids.is_empty());
-    assert!(matches!(block_on(s.delete_tag(&alice(), work)), Err(Error::NotFound { .. })));
-    assert!(matches!(block_on(s.detach_tag(&alice(), t.task.id, work)), Err(Error::NotFound { .. })));
+    assert!(
+        block_on(s.get_task(&alice(), t.task.id))
+            .unwrap()
+            .task
+            .tag_ids
+            .is_empty()
+    );
+    assert!(matches!(
+        block_on(s.delete_tag(&alice(), work)),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        block_on(s.detach_tag(&alice(), t.task.id, work)),
+        Err(Error::NotFound { .. })
+    ));
     let types = event_types(&s);
-    assert_eq!(types.iter().filter(|t| **t == "task-updated").count(), 2, "attach, and detach by delete");
+    assert_eq!(
+        types.iter().filter(|t| **t == "task-updated").count(),
+        2,
+        "attach, and detach by delete"
+    );
 }
 
 #[test]
@@ -409,7 +513,10 @@ fn delete_is_recorded_and_second_delete_is_not_found() {
     let s = svc();
     let t = create(&s, serde_json::json!({"title": "bye"})).unwrap();
     block_on(s.delete_task(&alice(), t.task.id)).unwrap();
-    assert!(matches!(block_on(s.delete_task(&alice(), t.task.id)), Err(Error::NotFound { .. })));
+    assert!(matches!(
+        block_on(s.delete_task(&alice(), t.task.id)),
+        Err(Error::NotFound { .. })
+    ));
     assert_eq!(event_types(&s), ["task-created", "task-deleted"]);
     let log = block_on(s.activity(&alice(), Limit::new(10).unwrap(), 0)).unwrap();
     assert_eq!(log.entries[0].action, ActivityAction::TaskDeleted);
@@ -427,6 +534,9 @@ fn every_event_has_a_fresh_id_and_the_clock_time() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), out.len());
-    assert!(out.iter().all(|e| e.event.occurred_at == now() + Duration::minutes(5)));
+    assert!(
+        out.iter()
+            .all(|e| e.event.occurred_at == now() + Duration::minutes(5))
+    );
     assert!(out.iter().all(|e| e.event.user_id == alice()));
 }

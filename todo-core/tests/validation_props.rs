@@ -1,10 +1,14 @@
 //! Validation never panics, whatever the strings, and errors always name a field.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use todo_core::input::{InputKind, validate_json};
-use todo_core::model::{Color, Description, Priority, RRuleText, Recurrence, TagName, TaskTitle, TimeZone as Zone};
+use todo_core::model::{
+    Color, Description, Priority, RRuleText, Recurrence, TagName, TaskTitle, TimeZone as Zone,
+};
 use todo_core::query::TaskQuery;
 
 fn any_json_scalar() -> impl Strategy<Value = Value> {

@@ -1,5 +1,7 @@
 //! Runs the shared validation vectors (test-vectors/validation.json) through the core.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use serde::Deserialize;
 use serde_json::Value;
 use todo_core::input::{InputKind, validate_json};
@@ -65,5 +67,10 @@ fn validation_vectors() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failing cases:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing cases:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

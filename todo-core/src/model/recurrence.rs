@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, FieldError};
@@ -49,7 +50,11 @@ impl RRuleText {
             .unwrap_or(t)
             .trim();
         if t.is_empty() {
-            return Err(FieldError::new("rrule", ErrorCode::Required, "rrule must not be empty"));
+            return Err(FieldError::new(
+                "rrule",
+                ErrorCode::Required,
+                "rrule must not be empty",
+            ));
         }
         if t.len() > Self::MAX_LEN {
             return Err(FieldError::new(
@@ -66,6 +71,7 @@ impl RRuleText {
                 "rrule must be a single RRULE value without DTSTART; the task's due_datetime is the series start",
             ));
         }
+        check_parts(&upper)?;
         match upper.parse::<rrule::RRule<rrule::Unvalidated>>() {
             Ok(_) => Ok(RRuleText(upper)),
             Err(e) => Err(FieldError::new(
@@ -80,6 +86,90 @@ impl RRuleText {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The rule's `UNTIL` instant, if it has one.
+    pub fn until(&self) -> Option<DateTime<Utc>> {
+        parts(&self.0)
+            .find(|(k, _)| *k == "UNTIL")
+            .and_then(|(_, v)| parse_until(v))
+    }
+
+    /// The rule text without its `UNTIL` part (the recurrence engine applies `UNTIL` itself).
+    pub(crate) fn without_until(&self) -> String {
+        self.0
+            .split(';')
+            .filter(|p| !p.trim().is_empty() && !p.trim_start().starts_with("UNTIL="))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+/// The largest accepted `COUNT`: enough for an hourly series of eleven years, and small enough that
+/// counting a series from its start stays fast.
+pub const MAX_COUNT: u32 = 100_000;
+
+/// The `KEY=VALUE` parts of a rule.
+fn parts(s: &str) -> impl Iterator<Item = (&str, &str)> {
+    s.split(';')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+}
+
+/// Parses an `UNTIL` value in RFC 5545 UTC form (`20261231T235959Z`).
+fn parse_until(v: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%SZ")
+        .ok()
+        .filter(|_| v.len() == 16)
+        .map(|t| t.and_utc())
+}
+
+/// The checks the `rrule` crate's parser leaves out, all from RFC 5545 section 3.3.10.
+fn check_parts(upper: &str) -> Result<(), FieldError> {
+    let bad = |code, message: &str| Err(FieldError::new("rrule", code, message));
+    let mut has_count = false;
+    let mut has_until = false;
+    for (key, value) in parts(upper) {
+        match key {
+            "UNTIL" => {
+                has_until = true;
+                // A series starts at a zoned date-time, so RFC 5545 requires UNTIL in UTC. A floating
+                // UNTIL would be read in the host machine's zone by the rrule crate, so that the
+                // server, Python and WASM could disagree.
+                if parse_until(value).is_none() {
+                    return bad(
+                        ErrorCode::InvalidFormat,
+                        "rrule UNTIL must be a UTC date-time such as 20261231T235959Z",
+                    );
+                }
+            }
+            "COUNT" => {
+                has_count = true;
+                if !value
+                    .parse::<u32>()
+                    .is_ok_and(|c| (1..=MAX_COUNT).contains(&c))
+                {
+                    return bad(
+                        ErrorCode::OutOfRange,
+                        &format!("rrule COUNT must be between 1 and {MAX_COUNT}"),
+                    );
+                }
+            }
+            "INTERVAL" if !value.parse::<u16>().is_ok_and(|i| i >= 1) => {
+                return bad(
+                    ErrorCode::OutOfRange,
+                    "rrule INTERVAL must be between 1 and 65535",
+                );
+            }
+            _ => {}
+        }
+    }
+    if has_count && has_until {
+        return bad(
+            ErrorCode::Inconsistent,
+            "rrule must not have both COUNT and UNTIL",
+        );
+    }
+    Ok(())
 }
 
 impl fmt::Display for RRuleText {
@@ -139,7 +229,9 @@ impl Recurrence {
             _ => Err(FieldError::new(
                 "recurrence_pattern",
                 ErrorCode::InvalidValue,
-                format!("recurrence_pattern must be one of daily, weekly, monthly, none; got {s:?}"),
+                format!(
+                    "recurrence_pattern must be one of daily, weekly, monthly, none; got {s:?}"
+                ),
             )),
         }
     }

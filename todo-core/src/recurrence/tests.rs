@@ -1,0 +1,605 @@
+//! The known failure cases of other products, worked out by hand.
+
+use chrono::{DateTime, Duration, Utc};
+use proptest::prelude::*;
+
+use super::*;
+use crate::model::{RRuleText, format_instant};
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn recurrence(r: &str) -> Recurrence {
+    if r.starts_with("FREQ") {
+        Recurrence::Rule(RRuleText::parse(r).unwrap())
+    } else {
+        Recurrence::parse_pattern(r).unwrap()
+    }
+}
+
+fn series(r: &str, tz: &str, start: &str, end: Option<&str>) -> Series {
+    Series::new(
+        recurrence(r),
+        TimeZone::parse(tz).unwrap(),
+        utc(start),
+        end.map(utc),
+    )
+    .unwrap()
+}
+
+/// The first `n` occurrences from the start on, as RFC 3339 UTC.
+fn first(s: &Series, n: usize) -> Vec<String> {
+    s.upcoming(s.start() - Duration::seconds(1), n)
+        .into_iter()
+        .map(format_instant)
+        .collect()
+}
+
+fn next(s: &Series, after: &str) -> Option<String> {
+    s.next_after(utc(after)).map(format_instant)
+}
+
+#[test]
+fn monthly_on_the_31st_clamps_and_returns() {
+    let s = series("monthly", "UTC", "2026-01-31T09:00:00Z", None);
+    assert_eq!(
+        first(&s, 5),
+        [
+            "2026-01-31T09:00:00Z",
+            "2026-02-28T09:00:00Z",
+            "2026-03-31T09:00:00Z",
+            "2026-04-30T09:00:00Z",
+            "2026-05-31T09:00:00Z"
+        ]
+    );
+    let leap = series("monthly", "Europe/Berlin", "2028-01-31T08:00:00Z", None);
+    assert_eq!(
+        first(&leap, 3),
+        [
+            "2028-01-31T08:00:00Z",
+            "2028-02-29T08:00:00Z",
+            "2028-03-31T07:00:00Z"
+        ]
+    );
+}
+
+#[test]
+fn monthly_from_a_leap_day() {
+    let s = series("monthly", "UTC", "2028-02-29T12:00:00Z", None);
+    assert_eq!(
+        next(&s, "2028-02-29T12:00:00Z").unwrap(),
+        "2028-03-29T12:00:00Z"
+    );
+    assert_eq!(
+        next(&s, "2029-01-30T00:00:00Z").unwrap(),
+        "2029-02-28T12:00:00Z"
+    );
+    assert_eq!(
+        next(&s, "2029-02-28T12:00:00Z").unwrap(),
+        "2029-03-29T12:00:00Z"
+    );
+    assert_eq!(
+        next(&s, "2032-02-01T00:00:00Z").unwrap(),
+        "2032-02-29T12:00:00Z"
+    );
+}
+
+#[test]
+fn yearly_rrule_on_the_leap_day() {
+    let s = series(
+        "FREQ=YEARLY;BYMONTHDAY=29;BYMONTH=2",
+        "UTC",
+        "2024-02-29T12:00:00Z",
+        None,
+    );
+    assert_eq!(
+        first(&s, 3),
+        [
+            "2024-02-29T12:00:00Z",
+            "2028-02-29T12:00:00Z",
+            "2032-02-29T12:00:00Z"
+        ]
+    );
+    let later = series(
+        "FREQ=YEARLY;BYMONTHDAY=29;BYMONTH=2",
+        "America/New_York",
+        "2026-01-10T14:00:00Z",
+        None,
+    );
+    assert_eq!(first(&later, 1), ["2028-02-29T14:00:00Z"]);
+}
+
+#[test]
+fn daily_at_23_59_across_dst() {
+    let cases = [
+        // America/New_York: spring forward 2026-03-08, fall back 2026-11-01.
+        (
+            "America/New_York",
+            "2026-03-07T04:59:00Z",
+            [
+                "2026-03-08T04:59:00Z",
+                "2026-03-09T03:59:00Z",
+                "2026-03-10T03:59:00Z",
+            ],
+        ),
+        (
+            "America/New_York",
+            "2026-10-31T03:59:00Z",
+            [
+                "2026-11-01T03:59:00Z",
+                "2026-11-02T04:59:00Z",
+                "2026-11-03T04:59:00Z",
+            ],
+        ),
+        // Europe/Berlin: spring forward 2026-03-29, fall back 2026-10-25.
+        (
+            "Europe/Berlin",
+            "2026-03-27T22:59:00Z",
+            [
+                "2026-03-28T22:59:00Z",
+                "2026-03-29T21:59:00Z",
+                "2026-03-30T21:59:00Z",
+            ],
+        ),
+        (
+            "Europe/Berlin",
+            "2026-10-23T21:59:00Z",
+            [
+                "2026-10-24T21:59:00Z",
+                "2026-10-25T22:59:00Z",
+                "2026-10-26T22:59:00Z",
+            ],
+        ),
+    ];
+    for (tz, start, expected) in cases {
+        for r in ["daily", "FREQ=DAILY"] {
+            let s = series(r, tz, start, None);
+            assert_eq!(next(&s, start).unwrap(), expected[0], "{r} {tz}");
+            assert_eq!(
+                s.upcoming(utc(start), 3)
+                    .into_iter()
+                    .map(format_instant)
+                    .collect::<Vec<_>>(),
+                expected,
+                "{r} {tz}"
+            );
+        }
+    }
+}
+
+#[test]
+fn daily_at_a_time_that_does_not_exist_on_the_dst_day() {
+    let cases = [
+        // 02:30 EST, then 02:30 on 03-08 does not exist: 03:30 EDT; then 02:30 EDT.
+        (
+            "America/New_York",
+            "2026-03-07T07:30:00Z",
+            ["2026-03-08T07:30:00Z", "2026-03-09T06:30:00Z"],
+        ),
+        // 02:30 CET, then 03:30 CEST on 03-29, then 02:30 CEST.
+        (
+            "Europe/Berlin",
+            "2026-03-28T01:30:00Z",
+            ["2026-03-29T01:30:00Z", "2026-03-30T00:30:00Z"],
+        ),
+        // Lord Howe moves 30 minutes at 02:00: 02:15 (+10:30) -> 02:45 (+11:00) -> 02:15 (+11:00).
+        (
+            "Australia/Lord_Howe",
+            "2026-10-02T15:45:00Z",
+            ["2026-10-03T15:45:00Z", "2026-10-04T15:15:00Z"],
+        ),
+        // Havana springs forward at midnight: 00:30 CST -> 01:30 CDT -> 00:30 CDT.
+        (
+            "America/Havana",
+            "2026-03-07T05:30:00Z",
+            ["2026-03-08T05:30:00Z", "2026-03-09T04:30:00Z"],
+        ),
+    ];
+    for (tz, start, expected) in cases {
+        // The rrule crate alone drops the Havana occurrence; the engine must not.
+        for r in ["daily", "FREQ=DAILY"] {
+            let s = series(r, tz, start, None);
+            let got: Vec<_> = s
+                .upcoming(utc(start), 2)
+                .into_iter()
+                .map(format_instant)
+                .collect();
+            assert_eq!(got, expected, "{r} {tz}");
+        }
+    }
+}
+
+#[test]
+fn repeated_wall_clock_time_takes_the_first() {
+    // 01:30 EDT daily; 01:30 on 2026-11-01 happens twice, the first (EDT) one counts.
+    let s = series("daily", "America/New_York", "2026-10-31T05:30:00Z", None);
+    assert_eq!(
+        first(&s, 3),
+        [
+            "2026-10-31T05:30:00Z",
+            "2026-11-01T05:30:00Z",
+            "2026-11-02T06:30:00Z"
+        ]
+    );
+    // A series that starts at the second 01:30 (EST) keeps its exact start.
+    let s = series(
+        "FREQ=DAILY",
+        "America/New_York",
+        "2026-11-01T06:30:00Z",
+        None,
+    );
+    assert_eq!(
+        first(&s, 2),
+        ["2026-11-01T06:30:00Z", "2026-11-02T06:30:00Z"]
+    );
+}
+
+#[test]
+fn weekly_across_dst() {
+    let s = series("weekly", "Europe/Berlin", "2026-03-23T08:00:00Z", None);
+    assert_eq!(
+        first(&s, 2),
+        ["2026-03-23T08:00:00Z", "2026-03-30T07:00:00Z"]
+    );
+    let s = series("weekly", "America/New_York", "2026-10-26T13:00:00Z", None);
+    assert_eq!(
+        first(&s, 2),
+        ["2026-10-26T13:00:00Z", "2026-11-02T14:00:00Z"]
+    );
+    let s = series(
+        "FREQ=WEEKLY",
+        "America/New_York",
+        "2026-10-26T13:00:00Z",
+        None,
+    );
+    assert_eq!(
+        first(&s, 2),
+        ["2026-10-26T13:00:00Z", "2026-11-02T14:00:00Z"]
+    );
+}
+
+#[test]
+fn end_date_is_inclusive() {
+    for r in ["daily", "FREQ=DAILY"] {
+        let s = series(
+            r,
+            "UTC",
+            "2026-01-01T09:00:00Z",
+            Some("2026-01-03T09:00:00Z"),
+        );
+        assert_eq!(first(&s, 10).len(), 3, "{r}");
+        assert_eq!(
+            next(&s, "2026-01-02T09:00:00Z").unwrap(),
+            "2026-01-03T09:00:00Z"
+        );
+        assert_eq!(next(&s, "2026-01-03T09:00:00Z"), None);
+        let s = series(
+            r,
+            "UTC",
+            "2026-01-01T09:00:00Z",
+            Some("2026-01-03T08:59:59Z"),
+        );
+        assert_eq!(
+            first(&s, 10),
+            ["2026-01-01T09:00:00Z", "2026-01-02T09:00:00Z"],
+            "{r}"
+        );
+        assert_eq!(next(&s, "2026-01-02T09:00:00Z"), None);
+    }
+}
+
+#[test]
+fn count_and_until() {
+    let s = series("FREQ=DAILY;COUNT=3", "UTC", "2026-01-01T09:00:00Z", None);
+    assert_eq!(
+        first(&s, 10),
+        [
+            "2026-01-01T09:00:00Z",
+            "2026-01-02T09:00:00Z",
+            "2026-01-03T09:00:00Z"
+        ]
+    );
+    assert_eq!(next(&s, "2026-01-03T09:00:00Z"), None);
+    let s = series(
+        "FREQ=DAILY;UNTIL=20260103T090000Z",
+        "UTC",
+        "2026-01-01T09:00:00Z",
+        None,
+    );
+    assert_eq!(first(&s, 10).len(), 3);
+    let s = series(
+        "FREQ=DAILY;UNTIL=20260103T085959Z",
+        "UTC",
+        "2026-01-01T09:00:00Z",
+        None,
+    );
+    assert_eq!(first(&s, 10).len(), 2);
+    // UNTIL is an instant: 13:00Z is 09:00 EDT on 03-10, so that day still counts.
+    let s = series(
+        "FREQ=DAILY;UNTIL=20260310T130000Z",
+        "America/New_York",
+        "2026-03-06T14:00:00Z",
+        None,
+    );
+    assert_eq!(
+        first(&s, 10),
+        [
+            "2026-03-06T14:00:00Z",
+            "2026-03-07T14:00:00Z",
+            "2026-03-08T13:00:00Z",
+            "2026-03-09T13:00:00Z",
+            "2026-03-10T13:00:00Z"
+        ]
+    );
+    // In Berlin the crate would see UNTIL before the floating start; the engine applies it itself.
+    let s = series(
+        "FREQ=DAILY;UNTIL=20260101T083000Z",
+        "Europe/Berlin",
+        "2026-01-01T08:00:00Z",
+        None,
+    );
+    assert_eq!(first(&s, 10), ["2026-01-01T08:00:00Z"]);
+}
+
+#[test]
+fn byday_and_bymonthday() {
+    let s = series(
+        "FREQ=WEEKLY;BYDAY=MO,WE",
+        "UTC",
+        "2026-01-05T09:00:00Z",
+        None,
+    );
+    assert_eq!(
+        first(&s, 4),
+        [
+            "2026-01-05T09:00:00Z",
+            "2026-01-07T09:00:00Z",
+            "2026-01-12T09:00:00Z",
+            "2026-01-14T09:00:00Z"
+        ]
+    );
+    // A start that does not match the rule is not an occurrence (as in python-dateutil).
+    let s = series(
+        "FREQ=WEEKLY;BYDAY=MO,WE",
+        "UTC",
+        "2026-01-06T09:00:00Z",
+        None,
+    );
+    assert_eq!(first(&s, 1), ["2026-01-07T09:00:00Z"]);
+    let s = series(
+        "FREQ=MONTHLY;BYMONTHDAY=-1",
+        "UTC",
+        "2026-01-31T09:00:00Z",
+        None,
+    );
+    assert_eq!(
+        first(&s, 4),
+        [
+            "2026-01-31T09:00:00Z",
+            "2026-02-28T09:00:00Z",
+            "2026-03-31T09:00:00Z",
+            "2026-04-30T09:00:00Z"
+        ]
+    );
+    let s = series(
+        "FREQ=MONTHLY;BYMONTHDAY=31",
+        "UTC",
+        "2026-01-31T09:00:00Z",
+        None,
+    );
+    assert_eq!(
+        first(&s, 4),
+        [
+            "2026-01-31T09:00:00Z",
+            "2026-03-31T09:00:00Z",
+            "2026-05-31T09:00:00Z",
+            "2026-07-31T09:00:00Z"
+        ]
+    );
+}
+
+#[test]
+fn a_rule_without_occurrences_ends_quickly() {
+    for r in [
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=HOURLY;BYMONTH=4;BYMONTHDAY=31",
+    ] {
+        let s = series(r, "Europe/Berlin", "2026-01-01T08:00:00Z", None);
+        let t = std::time::Instant::now();
+        assert_eq!(s.next_after(utc("2026-01-01T00:00:00Z")), None, "{r}");
+        assert_eq!(s.next_after(utc("2040-01-01T00:00:00Z")), None, "{r}");
+        assert!(s.upcoming(utc("2030-01-01T00:00:00Z"), 5).is_empty(), "{r}");
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{r} took {:?}",
+            t.elapsed()
+        );
+    }
+}
+
+#[test]
+fn old_series_are_fast_forwarded_correctly() {
+    // Twenty-six years of daily occurrences are not expanded one by one, yet the phase holds.
+    let s = series(
+        "FREQ=DAILY;INTERVAL=3",
+        "America/New_York",
+        "2000-01-01T14:00:00Z",
+        None,
+    );
+    // 2026-03-07 is day 9562 = 3 * 3187 + 1 after 2000-01-01, so 03-09 is the next in phase.
+    assert_eq!(
+        next(&s, "2026-03-07T00:00:00Z").unwrap(),
+        "2026-03-09T13:00:00Z"
+    );
+    let s = series(
+        "FREQ=HOURLY;INTERVAL=5",
+        "UTC",
+        "2026-01-31T09:00:00Z",
+        None,
+    );
+    // 2027-06-01T00:00Z is 486 days - 9 hours = 11,655 hours later, a multiple of 5.
+    assert_eq!(
+        next(&s, "2027-05-31T23:59:59Z").unwrap(),
+        "2027-06-01T00:00:00Z"
+    );
+    assert_eq!(
+        next(&s, "2027-06-01T00:00:00Z").unwrap(),
+        "2027-06-01T05:00:00Z"
+    );
+    let s = series(
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;WKST=SU",
+        "UTC",
+        "2026-01-06T09:00:00Z",
+        None,
+    );
+    // Weeks from Sunday: 2026-01-04 is week 0; 2026-03-01 is week 8, in phase.
+    assert_eq!(
+        next(&s, "2026-03-01T00:00:00Z").unwrap(),
+        "2026-03-03T09:00:00Z"
+    );
+    assert_eq!(
+        next(&s, "2026-03-06T00:00:00Z").unwrap(),
+        "2026-03-17T09:00:00Z"
+    );
+}
+
+#[test]
+fn fractional_seconds_of_the_start_are_kept() {
+    let s = series("FREQ=DAILY", "UTC", "2026-01-01T09:00:00.5Z", None);
+    assert_eq!(
+        first(&s, 2),
+        ["2026-01-01T09:00:00.500Z", "2026-01-02T09:00:00.500Z"]
+    );
+}
+
+#[test]
+fn a_series_that_does_not_repeat_has_its_start_only() {
+    let s = Series::new(
+        Recurrence::None,
+        TimeZone::UTC,
+        utc("2026-01-01T09:00:00Z"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        next(&s, "2025-01-01T00:00:00Z").unwrap(),
+        "2026-01-01T09:00:00Z"
+    );
+    assert_eq!(next(&s, "2026-01-01T09:00:00Z"), None);
+}
+
+#[test]
+fn bad_rules_and_starts_are_rejected() {
+    for r in [
+        "FREQ=DAILY;UNTIL=20260101T000000",
+        "FREQ=DAILY;UNTIL=20260101",
+        "FREQ=DAILY;COUNT=2;UNTIL=20260101T000000Z",
+        "FREQ=DAILY;INTERVAL=0",
+        "FREQ=DAILY;COUNT=0",
+        "FREQ=DAILY;COUNT=100001",
+    ] {
+        assert_eq!(RRuleText::parse(r).unwrap_err().field, "rrule", "{r}");
+    }
+    let rule = Recurrence::Rule(RRuleText::parse("FREQ=WEEKLY;BYMONTHDAY=3").unwrap());
+    let e = Series::new(rule, TimeZone::UTC, utc("2026-01-01T09:00:00Z"), None).unwrap_err();
+    assert_eq!(e.field, "rrule");
+    let e = Series::new(
+        recurrence("daily"),
+        TimeZone::UTC,
+        DateTime::<Utc>::MAX_UTC,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.field, "due_datetime");
+}
+
+#[test]
+fn extreme_instants_do_not_panic() {
+    for r in ["daily", "monthly", "FREQ=SECONDLY", "FREQ=YEARLY;COUNT=5"] {
+        let s = series(r, "Pacific/Kiritimati", "9999-12-30T00:00:00Z", None);
+        assert!(s.upcoming(DateTime::<Utc>::MIN_UTC, 5).len() <= 5);
+        assert_eq!(s.next_after(DateTime::<Utc>::MAX_UTC), None);
+        // 23:59 local on the last supported day: at most 59 seconds are left.
+        assert!(
+            s.upcoming(utc("9999-12-31T09:59:00Z"), 100).len() < 60,
+            "{r}"
+        );
+    }
+    let s = series("daily", "UTC", "2026-01-01T09:00:00Z", None);
+    assert_eq!(
+        s.upcoming(utc("2026-01-01T00:00:00Z"), usize::MAX).len(),
+        MAX_UPCOMING
+    );
+}
+
+/// The next occurrence by expanding the rule from its start, without fast-forwarding.
+fn slow_next(s: &Series, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let Engine::Rule(rule) = &s.engine else {
+        unreachable!()
+    };
+    let after_local = local::to_local(s.timezone.tz(), after).unwrap();
+    let mut best: Option<(DateTime<Utc>, NaiveDateTime)> = None;
+    for l in rule.occurrences_from(s.start_local) {
+        let horizon = best.map_or(after_local + Duration::days(3660), |(_, b)| {
+            b + Duration::days(3)
+        });
+        if l > horizon {
+            break;
+        }
+        let t = s.instant(l).unwrap();
+        if t > after && rule.until().is_none_or(|u| t <= u) && best.is_none_or(|(b, _)| t < b) {
+            best = Some((t, l));
+        }
+    }
+    best.map(|(t, _)| t)
+        .filter(|t| s.end.is_none_or(|e| *t <= e))
+}
+
+const RULES: &[&str] = &[
+    "FREQ=DAILY",
+    "FREQ=DAILY;INTERVAL=3",
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR",
+    "FREQ=WEEKLY;INTERVAL=3;WKST=SU;BYDAY=SU,SA",
+    "FREQ=MONTHLY;BYMONTHDAY=31",
+    "FREQ=MONTHLY;INTERVAL=5;BYDAY=-1FR",
+    "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+    "FREQ=YEARLY;INTERVAL=2;BYMONTH=3,10;BYDAY=-1SU",
+    "FREQ=YEARLY;BYWEEKNO=1,53;BYDAY=MO",
+    "FREQ=HOURLY;INTERVAL=7",
+    "FREQ=HOURLY;BYHOUR=1,2,3;BYMINUTE=30",
+    "FREQ=MINUTELY;INTERVAL=97",
+    "FREQ=SECONDLY;INTERVAL=3599",
+    "FREQ=MONTHLY;COUNT=40;BYMONTHDAY=-1,15",
+    "FREQ=WEEKLY;UNTIL=20290101T000000Z;BYDAY=TU",
+    "FREQ=DAILY;UNTIL=20300101T000000Z",
+];
+
+const ZONES: &[&str] = &[
+    "UTC",
+    "America/New_York",
+    "Europe/Berlin",
+    "Australia/Lord_Howe",
+    "America/Havana",
+    "America/Santiago",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Fast-forwarding to the period of `after` gives what expanding from the start gives.
+    #[test]
+    fn fast_forward_matches_full_expansion(
+        rule in 0..RULES.len(),
+        zone in 0..ZONES.len(),
+        start in 946_684_800i64..1_900_000_000,
+        gap in -86_400i64 * 40..86_400 * 365 * 4,
+    ) {
+        let start = DateTime::from_timestamp(start, 0).unwrap();
+        let s = Series::new(recurrence(RULES[rule]), TimeZone::parse(ZONES[zone]).unwrap(), start, None).unwrap();
+        let after = start + Duration::seconds(gap);
+        prop_assert_eq!(s.next_after(after), slow_next(&s, after));
+    }
+}
