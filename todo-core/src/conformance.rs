@@ -18,7 +18,9 @@ use crate::model::{
     ActivityAction, Color, Description, Priority, RRuleText, Recurrence, RecurrencePattern,
     ReminderStatus, ReminderType, TagName, Task, TaskTitle, TimeZone, Values,
 };
-use crate::ports::{ManualClock, NewActivity, NewReminder, NewTag, NewTask, SequentialIds, Store, StoreTx};
+use crate::ports::{
+    ManualClock, NewActivity, NewReminder, NewTag, NewTask, SequentialIds, Store, StoreTx,
+};
 use crate::query::TaskQuery;
 use crate::service::TaskService;
 
@@ -123,7 +125,8 @@ pub async fn task_round_trip<S: Store>(store: S) {
     let mut tx = store.begin().await.unwrap();
     let tag = insert_tag(&mut tx, &u, "work").await;
     let tag2 = insert_tag(&mut tx, &u, "home").await;
-    let due = Utc.with_ymd_and_hms(2030, 2, 1, 15, 30, 0).unwrap() + Duration::microseconds(123_456);
+    let due =
+        Utc.with_ymd_and_hms(2030, 2, 1, 15, 30, 0).unwrap() + Duration::microseconds(123_456);
     let mut t = plain_task(&u, "Write report ✓ «ünïcode»");
     t.description = Some(Description::parse("line 1\nline 2\t% _ 'quotes' \"dq\"").unwrap());
     t.completed = true;
@@ -144,9 +147,17 @@ pub async fn task_round_trip<S: Store>(store: S) {
     assert_ne!(stored.id, parent.id);
     let expected = Task { id: stored.id, ..t };
     assert_eq!(stored, expected);
-    assert_eq!(tx.task(&u, stored.id).await.unwrap().as_ref(), Some(&expected), "read inside the unit");
+    assert_eq!(
+        tx.task(&u, stored.id).await.unwrap().as_ref(),
+        Some(&expected),
+        "read inside the unit"
+    );
     tx.commit().await.unwrap();
-    assert_eq!(store.task(&u, stored.id).await.unwrap(), Some(expected), "read after commit");
+    assert_eq!(
+        store.task(&u, stored.id).await.unwrap(),
+        Some(expected),
+        "read after commit"
+    );
 
     let mut tx = store.begin().await.unwrap();
     let mut p = plain_task(&u, "pattern");
@@ -164,10 +175,21 @@ pub async fn uncommitted_work_is_invisible<S: Store>(store: S) {
     let mut tx = store.begin().await.unwrap();
     let t = insert(&mut tx, plain_task(&u, "draft")).await;
     tx.append_event(&event(&u, 1, t.id)).await.unwrap();
-    assert_eq!(store.task(&u, t.id).await.unwrap(), None, "invisible before commit");
+    assert_eq!(
+        store.task(&u, t.id).await.unwrap(),
+        None,
+        "invisible before commit"
+    );
     drop(tx);
-    assert_eq!(store.task(&u, t.id).await.unwrap(), None, "gone after rollback");
-    assert!(store.outbox(0, 100).await.unwrap().is_empty(), "no event without its change");
+    assert_eq!(
+        store.task(&u, t.id).await.unwrap(),
+        None,
+        "gone after rollback"
+    );
+    assert!(
+        store.outbox(0, 100).await.unwrap().is_empty(),
+        "no event without its change"
+    );
     let page = store.list_tasks(&u, &TaskQuery::default()).await.unwrap();
     assert_eq!(page.total, 0);
 }
@@ -204,10 +226,23 @@ pub async fn users_are_isolated<S: Store>(store: S) {
     tx.commit().await.unwrap();
 
     assert_eq!(store.task(&b, t.id).await.unwrap(), None);
-    assert_eq!(store.list_tasks(&b, &TaskQuery::default()).await.unwrap().total, 0);
+    assert_eq!(
+        store
+            .list_tasks(&b, &TaskQuery::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
     assert!(store.list_tags(&b).await.unwrap().is_empty());
     assert_eq!(store.list_activity(&b, 100, 0).await.unwrap().total, 0);
-    assert!(store.pending_reminders(&b, &[t.id]).await.unwrap().is_empty());
+    assert!(
+        store
+            .pending_reminders(&b, &[t.id])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.task(&b, t.id).await.unwrap(), None);
     assert!(tx.tags(&b, &[tag.id]).await.unwrap().is_empty());
@@ -220,9 +255,16 @@ pub async fn users_are_isolated<S: Store>(store: S) {
     let mut stolen = r.clone();
     stolen.user_id = b.clone();
     stolen.status = ReminderStatus::Cancelled;
-    assert!(!tx.transition_reminder(&stolen, ReminderStatus::Pending).await.unwrap());
+    assert!(
+        !tx.transition_reminder(&stolen, ReminderStatus::Pending)
+            .await
+            .unwrap()
+    );
     tx.commit().await.unwrap();
-    assert!(store.task(&a, t.id).await.unwrap().is_some(), "alice's task survives bob's delete");
+    assert!(
+        store.task(&a, t.id).await.unwrap().is_some(),
+        "alice's task survives bob's delete"
+    );
     assert_eq!(store.list_tags(&a).await.unwrap().len(), 1);
     assert_eq!(store.pending_reminders(&a, &[t.id]).await.unwrap().len(), 1);
 }
@@ -311,9 +353,19 @@ pub async fn delete_task_removes_links_and_reminders<S: Store>(store: S) {
     assert!(!tx.delete_task(&u, t.id).await.unwrap(), "second delete");
     tx.commit().await.unwrap();
     assert_eq!(store.task(&u, t.id).await.unwrap(), None);
-    assert!(store.pending_reminders(&u, &[t.id]).await.unwrap().is_empty());
+    assert!(
+        store
+            .pending_reminders(&u, &[t.id])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.list_tags(&u).await.unwrap()[0].task_count, 0);
-    assert_eq!(store.list_activity(&u, 10, 0).await.unwrap().total, 1, "audit trail kept");
+    assert_eq!(
+        store.list_activity(&u, 10, 0).await.unwrap().total,
+        1,
+        "audit trail kept"
+    );
     let mut tx = store.begin().await.unwrap();
     assert!(tx.tasks_with_tag(&u, tag.id).await.unwrap().is_empty());
     assert!(tx.reminders_of(&u, t.id).await.unwrap().is_empty());
@@ -350,7 +402,10 @@ pub async fn tag_names_unique_per_user<S: Store>(store: S) {
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(tx.tag_by_key(&a, "work").await.unwrap().map(|t| t.id), Some(work.id));
+    assert_eq!(
+        tx.tag_by_key(&a, "work").await.unwrap().map(|t| t.id),
+        Some(work.id)
+    );
     let err = tx
         .insert_tag(NewTag {
             user_id: a.clone(),
@@ -391,7 +446,11 @@ pub async fn delete_tag_detaches_and_counts<S: Store>(store: S) {
     let mut ids = Vec::new();
     for i in 0..3 {
         let mut t = plain_task(&u, &format!("t{i}"));
-        t.tag_ids = if i < 2 { vec![work.id, home.id] } else { vec![home.id] };
+        t.tag_ids = if i < 2 {
+            vec![work.id, home.id]
+        } else {
+            vec![home.id]
+        };
         t.tag_ids.sort();
         ids.push(insert(&mut tx, t).await.id);
     }
@@ -406,7 +465,10 @@ pub async fn delete_tag_detaches_and_counts<S: Store>(store: S) {
     assert_eq!(counts, [("home".to_owned(), 3), ("work".to_owned(), 2)]);
 
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(tx.tasks_with_tag(&u, work.id).await.unwrap(), ids[..2].to_vec());
+    assert_eq!(
+        tx.tasks_with_tag(&u, work.id).await.unwrap(),
+        ids[..2].to_vec()
+    );
     assert!(tx.delete_tag(&u, work.id).await.unwrap());
     assert!(!tx.delete_tag(&u, work.id).await.unwrap());
     tx.commit().await.unwrap();
@@ -435,21 +497,36 @@ pub async fn reminder_lifecycle<S: Store>(store: S) {
     let err = tx.insert_reminder(new.clone()).await.unwrap_err();
     assert!(matches!(err, StoreError::UniqueViolation(_)), "got {err:?}");
     tx.commit().await.unwrap();
-    assert_eq!(store.pending_reminders(&u, &[t.id]).await.unwrap(), vec![r.clone()]);
+    assert_eq!(
+        store.pending_reminders(&u, &[t.id]).await.unwrap(),
+        vec![r.clone()]
+    );
 
     let mut sent = r.clone();
     sent.status = ReminderStatus::Sent;
     sent.sent_at = Some(t0() + Duration::hours(1));
     let mut tx = store.begin().await.unwrap();
-    assert!(tx.transition_reminder(&sent, ReminderStatus::Pending).await.unwrap());
-    assert!(!tx.transition_reminder(&sent, ReminderStatus::Pending).await.unwrap(), "fires once");
+    assert!(
+        tx.transition_reminder(&sent, ReminderStatus::Pending)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.transition_reminder(&sent, ReminderStatus::Pending)
+            .await
+            .unwrap(),
+        "fires once"
+    );
     assert_eq!(tx.reminder(&u, r.id).await.unwrap(), Some(sent.clone()));
     let again = tx.insert_reminder(new).await.unwrap();
     assert_ne!(again.id, r.id);
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
     let all = tx.reminders_of(&u, t.id).await.unwrap();
-    assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), vec![r.id, again.id]);
+    assert_eq!(
+        all.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![r.id, again.id]
+    );
     assert_eq!(all[0], sent);
 }
 
@@ -464,7 +541,11 @@ pub async fn activity_newest_first<S: Store>(store: S) {
         let e = tx
             .insert_activity(NewActivity {
                 user_id: u.clone(),
-                task_id: if i == 4 { None } else { Some(TaskId::new(i + 1)) },
+                task_id: if i == 4 {
+                    None
+                } else {
+                    Some(TaskId::new(i + 1))
+                },
                 action: ActivityAction::TaskCompleted,
                 old_values: if i == 0 { None } else { Some(values.clone()) },
                 new_values: Some(values.clone()),
@@ -486,7 +567,14 @@ pub async fn activity_newest_first<S: Store>(store: S) {
     assert_eq!(page.entries[2].old_values, None);
     assert_eq!(page.entries[1].old_values, Some(values.clone()));
     assert_eq!(page.entries[0].task_id, Some(TaskId::new(3)));
-    assert!(store.list_activity(&u, 10, 5).await.unwrap().entries.is_empty());
+    assert!(
+        store
+            .list_activity(&u, 10, 5)
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
 }
 
 /// Outbox entries appear in commit order with increasing `seq`; `after` skips what was seen.
@@ -495,8 +583,12 @@ pub async fn outbox_in_commit_order<S: Store>(store: S) {
     for batch in 0..3u128 {
         let mut tx = store.begin().await.unwrap();
         let t = insert(&mut tx, plain_task(&u, "x")).await;
-        tx.append_event(&event(&u, batch * 10 + 1, t.id)).await.unwrap();
-        tx.append_event(&event(&u, batch * 10 + 2, t.id)).await.unwrap();
+        tx.append_event(&event(&u, batch * 10 + 1, t.id))
+            .await
+            .unwrap();
+        tx.append_event(&event(&u, batch * 10 + 2, t.id))
+            .await
+            .unwrap();
         if batch == 1 {
             drop(tx); // rolled back: its events never appear
         } else {
@@ -507,7 +599,10 @@ pub async fn outbox_in_commit_order<S: Store>(store: S) {
     let ids: Vec<u128> = all.iter().map(|e| e.event.id.get().as_u128()).collect();
     assert_eq!(ids, vec![1, 2, 21, 22]);
     assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
-    assert_eq!(all[0].event, event(&u, 1, all[0].event.payload.task_id().unwrap()));
+    assert_eq!(
+        all[0].event,
+        event(&u, 1, all[0].event.payload.task_id().unwrap())
+    );
     let rest = store.outbox(all[1].seq, 100).await.unwrap();
     assert_eq!(rest.len(), 2);
     assert_eq!(rest[0].seq, all[2].seq);
@@ -525,13 +620,17 @@ pub async fn query_vectors<S: Store>(store: S) {
 
     let file = VectorFile::from_json(include_str!("../../test-vectors/query.json")).unwrap();
     // Per dataset: its user, file tag id -> store tag id, store task id -> file task id.
-    let mut stored: BTreeMap<&str, (UserId, BTreeMap<i64, TagId>, BTreeMap<TaskId, i64>)> = BTreeMap::new();
+    let mut stored: BTreeMap<&str, (UserId, BTreeMap<i64, TagId>, BTreeMap<TaskId, i64>)> =
+        BTreeMap::new();
     for (i, name) in file.datasets.keys().enumerate() {
         let u = user(&format!("vectors-{i}"));
         let tasks = file.tasks(name, &u).unwrap();
         let mut tx = store.begin().await.unwrap();
         let mut tag_map = BTreeMap::new();
-        let mut all_tags: Vec<i64> = tasks.iter().flat_map(|t| t.tag_ids.iter().map(|id| id.get())).collect();
+        let mut all_tags: Vec<i64> = tasks
+            .iter()
+            .flat_map(|t| t.tag_ids.iter().map(|id| id.get()))
+            .collect();
         all_tags.sort_unstable();
         all_tags.dedup();
         for tag in all_tags {
@@ -559,7 +658,10 @@ pub async fn query_vectors<S: Store>(store: S) {
         let (u, tags, tasks) = &stored[case.dataset.as_str()];
         if let Some(f) = &q.tags {
             // A tag id the dataset does not use maps to an id no store has.
-            let ids = f.ids().iter().map(|id| tags.get(&id.get()).copied().unwrap_or(TagId::new(i64::MAX)));
+            let ids = f
+                .ids()
+                .iter()
+                .map(|id| tags.get(&id.get()).copied().unwrap_or(TagId::new(i64::MAX)));
             q.tags = TagFilter::new(ids.collect(), f.mode());
         }
         let page = store.list_tasks(u, &q).await.unwrap();
@@ -573,7 +675,12 @@ pub async fn query_vectors<S: Store>(store: S) {
         checked += 1;
     }
     assert!(checked >= 100, "only {checked} query vectors ran");
-    assert!(failures.is_empty(), "{} failing query vectors:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing query vectors:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn service<S: Store>(store: S) -> TaskService<S, ManualClock, SequentialIds> {
@@ -604,7 +711,10 @@ pub async fn service_writes_change_activity_and_events_together<S: Store>(store:
     assert_eq!(log.total, 1);
     assert_eq!(log.entries[0].action, ActivityAction::TaskCreated);
     let events = svc.store().outbox(0, 100).await.unwrap();
-    let kinds: Vec<&str> = events.iter().map(|e| e.event.payload.event_type()).collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e.event.payload.event_type())
+        .collect();
     assert_eq!(kinds, ["activity-log-created", "task-created"]);
 
     // A failing use case (unknown tag) writes nothing at all.
@@ -621,7 +731,16 @@ pub async fn service_writes_change_activity_and_events_together<S: Store>(store:
         .await
         .unwrap_err();
     assert!(matches!(err, crate::Error::Unprocessable(_)), "got {err:?}");
-    assert_eq!(svc.store().task(&u, id).await.unwrap().unwrap().title.as_str(), "Pay rent");
+    assert_eq!(
+        svc.store()
+            .task(&u, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .title
+            .as_str(),
+        "Pay rent"
+    );
     assert_eq!(svc.store().outbox(0, 100).await.unwrap().len(), 2);
 
     let r = svc
@@ -638,8 +757,15 @@ pub async fn service_writes_change_activity_and_events_together<S: Store>(store:
     assert_eq!(r.status, ReminderStatus::Pending);
     let done = svc.set_completed(&u, id, Some(true)).await.unwrap();
     assert!(done.task.completed);
-    assert_eq!(done.reminder, None, "completing cancels the pending reminder");
-    let page = svc.store().list_tasks(&u, &TaskQuery::default()).await.unwrap();
+    assert_eq!(
+        done.reminder, None,
+        "completing cancels the pending reminder"
+    );
+    let page = svc
+        .store()
+        .list_tasks(&u, &TaskQuery::default())
+        .await
+        .unwrap();
     assert_eq!(page.total, 2, "the next instance exists");
 }
 
@@ -667,7 +793,11 @@ pub async fn service_concurrent_completion_creates_one_instance<S: Store>(store:
     .await;
     assert!(a.unwrap().task.completed);
     assert!(b.unwrap().task.completed);
-    let all = svc.store().list_tasks(&u, &TaskQuery::default()).await.unwrap();
+    let all = svc
+        .store()
+        .list_tasks(&u, &TaskQuery::default())
+        .await
+        .unwrap();
     assert_eq!(all.total, 2, "exactly one next instance");
     let events = svc.store().outbox(0, 1000).await.unwrap();
     let completed = events

@@ -91,9 +91,8 @@ impl EventPayload {
         match self {
             EventPayload::TaskCreated(s) => Some(s.task.id),
             EventPayload::TaskUpdated(c) => Some(c.task_id),
-            EventPayload::TaskCompleted { snapshot, .. } | EventPayload::TaskDeleted { snapshot } => {
-                Some(snapshot.task.id)
-            }
+            EventPayload::TaskCompleted { snapshot, .. }
+            | EventPayload::TaskDeleted { snapshot } => Some(snapshot.task.id),
             EventPayload::ReminderTriggered(r) => Some(r.task_id),
             EventPayload::ActivityLogCreated(a) => a.task_id,
         }

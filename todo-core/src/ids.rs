@@ -103,7 +103,11 @@ impl UserId {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         let len = s.chars().count();
         if len == 0 {
-            return Err(FieldError::new("user_id", ErrorCode::Required, "user_id must not be empty"));
+            return Err(FieldError::new(
+                "user_id",
+                ErrorCode::Required,
+                "user_id must not be empty",
+            ));
         }
         if len > Self::MAX_LEN {
             return Err(FieldError::new(
@@ -112,7 +116,9 @@ impl UserId {
                 format!("user_id must be at most {} characters", Self::MAX_LEN),
             ));
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+        {
             return Err(FieldError::new(
                 "user_id",
                 ErrorCode::InvalidFormat,
@@ -189,9 +195,18 @@ mod tests {
     fn user_id_rules() {
         assert!(UserId::parse("user-123").is_ok());
         assert_eq!(UserId::parse("").unwrap_err().code, ErrorCode::Required);
-        assert_eq!(UserId::parse("a/b").unwrap_err().code, ErrorCode::InvalidFormat);
-        assert_eq!(UserId::parse("a b").unwrap_err().code, ErrorCode::InvalidFormat);
-        assert_eq!(UserId::parse(&"x".repeat(256)).unwrap_err().code, ErrorCode::TooLong);
+        assert_eq!(
+            UserId::parse("a/b").unwrap_err().code,
+            ErrorCode::InvalidFormat
+        );
+        assert_eq!(
+            UserId::parse("a b").unwrap_err().code,
+            ErrorCode::InvalidFormat
+        );
+        assert_eq!(
+            UserId::parse(&"x".repeat(256)).unwrap_err().code,
+            ErrorCode::TooLong
+        );
         assert!(UserId::parse(&"x".repeat(255)).is_ok());
         assert!(serde_json::from_str::<UserId>("\"a/b\"").is_err());
         assert!(serde_json::from_str::<TaskId>("0").is_err());

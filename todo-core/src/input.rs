@@ -151,7 +151,11 @@ impl CreateTaskInput {
         let title = match &self.title {
             Some(t) => c.take(TaskTitle::parse(t)),
             None => {
-                c.push(FieldError::new("title", ErrorCode::Required, "title is required"));
+                c.push(FieldError::new(
+                    "title",
+                    ErrorCode::Required,
+                    "title is required",
+                ));
                 None
             }
         };
@@ -197,20 +201,24 @@ impl CreateTaskInput {
             check_rule(&mut c, r, z, d, e);
         }
         match (title, description, due, priority, recurrence, end, timezone) {
-            (Some(title), Some(description), Some(due), Some(priority), Some(recurrence), Some(end), Some(timezone))
-                if c.is_ok() =>
-            {
-                Ok(TaskDraft {
-                    title,
-                    description,
-                    due_datetime: due,
-                    priority,
-                    recurrence,
-                    recurrence_end_date: end,
-                    timezone,
-                    tag_ids,
-                })
-            }
+            (
+                Some(title),
+                Some(description),
+                Some(due),
+                Some(priority),
+                Some(recurrence),
+                Some(end),
+                Some(timezone),
+            ) if c.is_ok() => Ok(TaskDraft {
+                title,
+                description,
+                due_datetime: due,
+                priority,
+                recurrence,
+                recurrence_end_date: end,
+                timezone,
+                tag_ids,
+            }),
             _ => Err(c.finish().err().unwrap_or_else(|| {
                 FieldError::new("input", ErrorCode::InvalidValue, "invalid task").into()
             })),
@@ -223,34 +231,74 @@ impl CreateTaskInput {
 #[serde(deny_unknown_fields)]
 pub struct UpdateTaskInput {
     /// New title (`null` is rejected: a task always has a title).
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub title: Option<Option<String>>,
     /// New description, or `null` to clear it.
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<Option<String>>,
     /// Completion (goes through the completion rules, so completing a recurring task creates its next instance).
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub completed: Option<Option<bool>>,
     /// New due date, or `null` to clear it (not allowed for a recurring task). A past date is allowed on update.
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub due_datetime: Option<Option<String>>,
     /// New priority (`null` resets to `Medium`).
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub priority: Option<Option<String>>,
     /// New pattern (`null` means `none`).
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub recurrence_pattern: Option<Option<String>>,
     /// New RRULE, or `null` to clear it.
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rrule: Option<Option<String>>,
     /// New end of series, or `null` to clear it.
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub recurrence_end_date: Option<Option<String>>,
     /// New zone (`null` means UTC).
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timezone: Option<Option<String>>,
     /// The complete new set of tags (`null` or `[]` detaches all).
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tag_ids: Option<Option<Vec<i64>>>,
 }
 
@@ -437,7 +485,11 @@ impl CreateTagInput {
         let name = match &self.name {
             Some(n) => c.take(TagName::parse(n)),
             None => {
-                c.push(FieldError::new("name", ErrorCode::Required, "name is required"));
+                c.push(FieldError::new(
+                    "name",
+                    ErrorCode::Required,
+                    "name is required",
+                ));
                 None
             }
         };
@@ -459,10 +511,18 @@ impl CreateTagInput {
 #[serde(deny_unknown_fields)]
 pub struct UpdateTagInput {
     /// New name.
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub name: Option<Option<String>>,
     /// New color (`null` resets to the default).
-    #[serde(default, deserialize_with = "explicit", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub color: Option<Option<String>>,
 }
 
@@ -482,7 +542,11 @@ impl UpdateTagInput {
         let mut p = TagPatch::default();
         match &self.name {
             Some(Some(n)) => p.name = c.take(TagName::parse(n)),
-            Some(None) => c.push(FieldError::new("name", ErrorCode::Required, "name cannot be null")),
+            Some(None) => c.push(FieldError::new(
+                "name",
+                ErrorCode::Required,
+                "name cannot be null",
+            )),
             None => {}
         }
         match &self.color {
@@ -608,7 +672,12 @@ impl InputBody for SetReminderInput {
 /// (named by their path, code `invalid_format`). Hosts answer these with HTTP 422.
 pub fn parse_input<T: InputBody>(value: &serde_json::Value) -> Result<T, ValidationErrors> {
     let Some(obj) = value.as_object() else {
-        return Err(FieldError::new("body", ErrorCode::InvalidFormat, "the body must be a JSON object").into());
+        return Err(FieldError::new(
+            "body",
+            ErrorCode::InvalidFormat,
+            "the body must be a JSON object",
+        )
+        .into());
     };
     let mut c = Collector::new();
     for key in obj.keys() {
@@ -616,7 +685,10 @@ pub fn parse_input<T: InputBody>(value: &serde_json::Value) -> Result<T, Validat
             c.push(FieldError::new(
                 key.as_str(),
                 ErrorCode::UnknownField,
-                format!("unknown field {key:?}; expected one of: {}", T::FIELDS.join(", ")),
+                format!(
+                    "unknown field {key:?}; expected one of: {}",
+                    T::FIELDS.join(", ")
+                ),
             ));
         }
     }
@@ -625,7 +697,12 @@ pub fn parse_input<T: InputBody>(value: &serde_json::Value) -> Result<T, Validat
         let path = e.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
         let inner = e.into_inner().to_string();
-        FieldError::new(field.as_str(), ErrorCode::InvalidFormat, format!("{field}: {inner}")).into()
+        FieldError::new(
+            field.as_str(),
+            ErrorCode::InvalidFormat,
+            format!("{field}: {inner}"),
+        )
+        .into()
     })
 }
 
@@ -635,7 +712,10 @@ impl Serialize for TaskDraft {
         let mut m = s.serialize_map(Some(9))?;
         m.serialize_entry("title", &self.title)?;
         m.serialize_entry("description", &self.description)?;
-        m.serialize_entry("due_datetime", &self.due_datetime.map(crate::model::format_instant))?;
+        m.serialize_entry(
+            "due_datetime",
+            &self.due_datetime.map(crate::model::format_instant),
+        )?;
         m.serialize_entry("priority", &self.priority)?;
         m.serialize_entry("recurrence_pattern", self.recurrence.pattern_str())?;
         m.serialize_entry("rrule", &self.recurrence.rrule())?;
@@ -663,7 +743,10 @@ impl Serialize for ReminderDraft {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("reminder_time", &crate::model::format_instant(self.reminder_time))?;
+        m.serialize_entry(
+            "reminder_time",
+            &crate::model::format_instant(self.reminder_time),
+        )?;
         m.serialize_entry("reminder_type", self.reminder_type.as_str())?;
         m.end()
     }
@@ -751,7 +834,12 @@ pub fn validate_json(
 ) -> Result<serde_json::Value, ValidationErrors> {
     fn out<T: Serialize>(v: &T) -> Result<serde_json::Value, ValidationErrors> {
         serde_json::to_value(v).map_err(|e| {
-            FieldError::new("body", ErrorCode::InvalidValue, format!("cannot render: {e}")).into()
+            FieldError::new(
+                "body",
+                ErrorCode::InvalidValue,
+                format!("cannot render: {e}"),
+            )
+            .into()
         })
     }
     match kind {

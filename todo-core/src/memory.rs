@@ -96,7 +96,11 @@ impl Store for MemoryStore {
 
     async fn list_tasks(&self, user: &UserId, q: &TaskQuery) -> Result<Page<Task>, StoreError> {
         let state = self.snapshot();
-        let mine: Vec<&Task> = state.tasks.values().filter(|t| &t.user_id == user).collect();
+        let mine: Vec<&Task> = state
+            .tasks
+            .values()
+            .filter(|t| &t.user_id == user)
+            .collect();
         let owned: Vec<Task> = mine.into_iter().cloned().collect();
         Ok(query::apply(q, &owned).map(Task::clone))
     }
@@ -133,8 +137,11 @@ impl Store for MemoryStore {
         offset: u64,
     ) -> Result<ActivityPage, StoreError> {
         let state = self.snapshot();
-        let mut mine: Vec<&ActivityEntry> =
-            state.activity.values().filter(|a| &a.user_id == user).collect();
+        let mut mine: Vec<&ActivityEntry> = state
+            .activity
+            .values()
+            .filter(|a| &a.user_id == user)
+            .collect();
         mine.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         let total = mine.len() as u64;
         let entries = mine
@@ -156,7 +163,9 @@ impl Store for MemoryStore {
             .reminders
             .values()
             .filter(|r| {
-                &r.user_id == user && r.status == ReminderStatus::Pending && tasks.contains(&r.task_id)
+                &r.user_id == user
+                    && r.status == ReminderStatus::Pending
+                    && tasks.contains(&r.task_id)
             })
             .cloned()
             .collect())
@@ -182,7 +191,12 @@ impl StoreTx for MemoryTx {
     async fn insert_task(&mut self, new: NewTask) -> Result<Task, StoreError> {
         let mut task = new.task;
         if let Some(parent) = task.parent_task_id {
-            if self.work.tasks.values().any(|t| t.parent_task_id == Some(parent)) {
+            if self
+                .work
+                .tasks
+                .values()
+                .any(|t| t.parent_task_id == Some(parent))
+            {
                 return Err(StoreError::UniqueViolation(format!(
                     "task {parent} already has a next instance"
                 )));
@@ -199,7 +213,10 @@ impl StoreTx for MemoryTx {
                 *t = task.clone();
                 Ok(())
             }
-            _ => Err(StoreError::Other(format!("task {} does not exist", task.id))),
+            _ => Err(StoreError::Other(format!(
+                "task {} does not exist",
+                task.id
+            ))),
         }
     }
 
@@ -212,7 +229,11 @@ impl StoreTx for MemoryTx {
         Ok(true)
     }
 
-    async fn child_of(&mut self, user: &UserId, parent: TaskId) -> Result<Option<TaskId>, StoreError> {
+    async fn child_of(
+        &mut self,
+        user: &UserId,
+        parent: TaskId,
+    ) -> Result<Option<TaskId>, StoreError> {
         Ok(self
             .work
             .tasks
@@ -224,7 +245,13 @@ impl StoreTx for MemoryTx {
     async fn tags(&mut self, user: &UserId, ids: &[TagId]) -> Result<Vec<Tag>, StoreError> {
         Ok(ids
             .iter()
-            .filter_map(|id| self.work.tags.get(id).filter(|t| &t.user_id == user).cloned())
+            .filter_map(|id| {
+                self.work
+                    .tags
+                    .get(id)
+                    .filter(|t| &t.user_id == user)
+                    .cloned()
+            })
             .collect())
     }
 
@@ -239,7 +266,10 @@ impl StoreTx for MemoryTx {
 
     async fn insert_tag(&mut self, new: NewTag) -> Result<Tag, StoreError> {
         if self.work.tag_key_taken(&new.user_id, &new.name.key(), None) {
-            return Err(StoreError::UniqueViolation(format!("tag name {:?} exists", new.name.as_str())));
+            return Err(StoreError::UniqueViolation(format!(
+                "tag name {:?} exists",
+                new.name.as_str()
+            )));
         }
         let tag = Tag {
             id: TagId::new(State::next(&mut self.work.next_tag)),
@@ -253,8 +283,14 @@ impl StoreTx for MemoryTx {
     }
 
     async fn update_tag(&mut self, tag: &Tag) -> Result<(), StoreError> {
-        if self.work.tag_key_taken(&tag.user_id, &tag.name.key(), Some(tag.id)) {
-            return Err(StoreError::UniqueViolation(format!("tag name {:?} exists", tag.name.as_str())));
+        if self
+            .work
+            .tag_key_taken(&tag.user_id, &tag.name.key(), Some(tag.id))
+        {
+            return Err(StoreError::UniqueViolation(format!(
+                "tag name {:?} exists",
+                tag.name.as_str()
+            )));
         }
         match self.work.tags.get_mut(&tag.id) {
             Some(t) if t.user_id == tag.user_id => {
@@ -276,7 +312,11 @@ impl StoreTx for MemoryTx {
         Ok(true)
     }
 
-    async fn tasks_with_tag(&mut self, user: &UserId, id: TagId) -> Result<Vec<TaskId>, StoreError> {
+    async fn tasks_with_tag(
+        &mut self,
+        user: &UserId,
+        id: TagId,
+    ) -> Result<Vec<TaskId>, StoreError> {
         Ok(self
             .work
             .tasks
@@ -286,7 +326,11 @@ impl StoreTx for MemoryTx {
             .collect())
     }
 
-    async fn reminders_of(&mut self, user: &UserId, task: TaskId) -> Result<Vec<Reminder>, StoreError> {
+    async fn reminders_of(
+        &mut self,
+        user: &UserId,
+        task: TaskId,
+    ) -> Result<Vec<Reminder>, StoreError> {
         Ok(self
             .work
             .reminders
@@ -296,14 +340,25 @@ impl StoreTx for MemoryTx {
             .collect())
     }
 
-    async fn reminder(&mut self, user: &UserId, id: ReminderId) -> Result<Option<Reminder>, StoreError> {
-        Ok(self.work.reminders.get(&id).filter(|r| &r.user_id == user).cloned())
+    async fn reminder(
+        &mut self,
+        user: &UserId,
+        id: ReminderId,
+    ) -> Result<Option<Reminder>, StoreError> {
+        Ok(self
+            .work
+            .reminders
+            .get(&id)
+            .filter(|r| &r.user_id == user)
+            .cloned())
     }
 
     async fn insert_reminder(&mut self, new: NewReminder) -> Result<Reminder, StoreError> {
-        let exists = self.work.reminders.values().any(|r| {
-            r.task_id == new.task_id && r.status == ReminderStatus::Pending
-        });
+        let exists = self
+            .work
+            .reminders
+            .values()
+            .any(|r| r.task_id == new.task_id && r.status == ReminderStatus::Pending);
         if exists {
             return Err(StoreError::UniqueViolation(format!(
                 "task {} has a pending reminder",
@@ -311,7 +366,10 @@ impl StoreTx for MemoryTx {
             )));
         }
         if self.work.task(&new.user_id, new.task_id).is_none() {
-            return Err(StoreError::Other(format!("task {} does not exist", new.task_id)));
+            return Err(StoreError::Other(format!(
+                "task {} does not exist",
+                new.task_id
+            )));
         }
         let r = Reminder {
             id: ReminderId::new(State::next(&mut self.work.next_reminder)),

@@ -135,8 +135,10 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Page<Task>, StoreError>> + Send;
 
     /// The user's tags with their task counts, by name (case-insensitive), ties by id.
-    fn list_tags(&self, user: &UserId)
-    -> impl Future<Output = Result<Vec<TagWithCount>, StoreError>> + Send;
+    fn list_tags(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<TagWithCount>, StoreError>> + Send;
 
     /// The user's activity log, newest first (ties by id, newest first).
     fn list_activity(
@@ -174,7 +176,10 @@ pub trait StoreTx: Send {
 
     /// Inserts a task with its tag links; returns it with its new id. Fails with
     /// [`StoreError::UniqueViolation`] when a task with the same `parent_task_id` exists.
-    fn insert_task(&mut self, new: NewTask) -> impl Future<Output = Result<Task, StoreError>> + Send;
+    fn insert_task(
+        &mut self,
+        new: NewTask,
+    ) -> impl Future<Output = Result<Task, StoreError>> + Send;
 
     /// Writes every field of an existing task, tag links included.
     fn update_task(&mut self, task: &Task) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -86,7 +86,10 @@ fn reminder_values(r: &Reminder) -> Values {
         "reminder_time".into(),
         Value::from(crate::model::format_instant(r.reminder_time)),
     );
-    v.insert("reminder_type".into(), Value::from(r.reminder_type.as_str()));
+    v.insert(
+        "reminder_type".into(),
+        Value::from(r.reminder_type.as_str()),
+    );
     v.insert("status".into(), Value::from(r.status.as_str()));
     v
 }
@@ -146,7 +149,8 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
                 created_at: self.now,
             })
             .await?;
-        self.emit(EventPayload::ActivityLogCreated(entry.clone())).await?;
+        self.emit(EventPayload::ActivityLogCreated(entry.clone()))
+            .await?;
         Ok(entry)
     }
 
@@ -161,7 +165,10 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
         let tags = self.tx.tags(self.user, &task.tag_ids).await?;
         Ok(TaskSnapshot {
             task: task.clone(),
-            tag_names: tags.into_iter().map(|t| t.name.as_str().to_owned()).collect(),
+            tag_names: tags
+                .into_iter()
+                .map(|t| t.name.as_str().to_owned())
+                .collect(),
         })
     }
 
@@ -198,7 +205,10 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
                 FieldError::new(
                     "tag_ids",
                     ErrorCode::UnknownReference,
-                    format!("tag_ids name tags that do not exist: {}", missing.join(", ")),
+                    format!(
+                        "tag_ids name tags that do not exist: {}",
+                        missing.join(", ")
+                    ),
                 )
                 .into(),
             ))
@@ -206,7 +216,12 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
     }
 
     /// Writes a changed task with its activity entry and `task-updated` event. No-op when nothing changed.
-    async fn save_change(&mut self, old: &Task, new: &mut Task, action: ActivityAction) -> Result<bool, Error> {
+    async fn save_change(
+        &mut self,
+        old: &Task,
+        new: &mut Task,
+        action: ActivityAction,
+    ) -> Result<bool, Error> {
         let change = task_diff(old, new);
         if change.changed_fields.is_empty() {
             return Ok(false);
@@ -226,8 +241,13 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
 
     async fn insert_task(&mut self, task: Task) -> Result<Task, Error> {
         let task = self.tx.insert_task(NewTask { task }).await?;
-        self.record(Some(task.id), ActivityAction::TaskCreated, None, Some(task_values(&task)))
-            .await?;
+        self.record(
+            Some(task.id),
+            ActivityAction::TaskCreated,
+            None,
+            Some(task_values(&task)),
+        )
+        .await?;
         let snapshot = self.snapshot(&task).await?;
         self.emit(EventPayload::TaskCreated(snapshot)).await?;
         Ok(task)
@@ -246,7 +266,11 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
         let mut cancelled = r.clone();
         cancelled.status = ReminderStatus::Cancelled;
         cancelled.cancelled_at = Some(self.now);
-        if !self.tx.transition_reminder(&cancelled, ReminderStatus::Pending).await? {
+        if !self
+            .tx
+            .transition_reminder(&cancelled, ReminderStatus::Pending)
+            .await?
+        {
             return Ok(None);
         }
         self.record(
@@ -288,7 +312,11 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
 
     /// Creates the next instance of a completed recurring task, unless one exists already or
     /// the series has ended. The reminder carries over at the same offset before the due time.
-    async fn create_next(&mut self, done: &Task, carry: Option<&Reminder>) -> Result<Option<Task>, Error> {
+    async fn create_next(
+        &mut self,
+        done: &Task,
+        carry: Option<&Reminder>,
+    ) -> Result<Option<Task>, Error> {
         if self.tx.child_of(self.user, done.id).await?.is_some() {
             return Ok(None);
         }
@@ -313,7 +341,8 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
         if let Some(r) = carry {
             let time = next_due - (due - r.reminder_time);
             if time >= self.now {
-                self.add_reminder(next.id, time, r.reminder_type, None).await?;
+                self.add_reminder(next.id, time, r.reminder_type, None)
+                    .await?;
             }
         }
         Ok(Some(next))
@@ -328,7 +357,8 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
         new.completed = completed;
         new.completed_at = completed.then_some(self.now);
         if !completed {
-            self.save_change(&task, &mut new, ActivityAction::TaskUpdated).await?;
+            self.save_change(&task, &mut new, ActivityAction::TaskUpdated)
+                .await?;
             return Ok(new);
         }
         // The reminder to carry over: the latest one the user did not cancel.
@@ -338,7 +368,10 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
             .rev()
             .find(|r| r.status != ReminderStatus::Cancelled)
             .cloned();
-        if let Some(pending) = reminders.iter().find(|r| r.status == ReminderStatus::Pending) {
+        if let Some(pending) = reminders
+            .iter()
+            .find(|r| r.status == ReminderStatus::Pending)
+        {
             self.cancel_reminder(pending).await?;
         }
         let change = task_diff(&task, &new);
@@ -381,7 +414,11 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
             (Some(before), Some(after)) if r.reminder_time + (after - before) >= self.now => {
                 let mut moved = r.clone();
                 moved.reminder_time = r.reminder_time + (after - before);
-                if self.tx.transition_reminder(&moved, ReminderStatus::Pending).await? {
+                if self
+                    .tx
+                    .transition_reminder(&moved, ReminderStatus::Pending)
+                    .await?
+                {
                     self.record(
                         Some(new.id),
                         ActivityAction::ReminderSet,
@@ -463,7 +500,11 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
         Ok(tasks
             .into_iter()
             .map(|task| TaskView {
-                tags: task.tag_ids.iter().filter_map(|id| tags.get(id).cloned()).collect(),
+                tags: task
+                    .tag_ids
+                    .iter()
+                    .filter_map(|id| tags.get(id).cloned())
+                    .collect(),
                 reminder: reminders.remove(&task.id),
                 task,
             })
@@ -471,7 +512,11 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     }
 
     /// Creates a task.
-    pub async fn create_task(&self, user: &UserId, input: &CreateTaskInput) -> Result<TaskView, Error> {
+    pub async fn create_task(
+        &self,
+        user: &UserId,
+        input: &CreateTaskInput,
+    ) -> Result<TaskView, Error> {
         let draft = input.validate(self.clock.now())?;
         self.retry(|| async {
             let mut u = self.unit(user).await?;
@@ -511,11 +556,17 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             .await?
             .ok_or_else(|| Error::not_found(Resource::Task, id))?;
         let mut views = self.views(user, vec![task]).await?;
-        views.pop().ok_or_else(|| Error::not_found(Resource::Task, id))
+        views
+            .pop()
+            .ok_or_else(|| Error::not_found(Resource::Task, id))
     }
 
     /// The user's tasks matching a query.
-    pub async fn list_tasks(&self, user: &UserId, query: &TaskQuery) -> Result<Page<TaskView>, Error> {
+    pub async fn list_tasks(
+        &self,
+        user: &UserId,
+        query: &TaskQuery,
+    ) -> Result<Page<TaskView>, Error> {
         let page = self.store.list_tasks(user, query).await?;
         let items = self.views(user, page.items).await?;
         Ok(Page {
@@ -579,7 +630,8 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
                 new.series_start,
                 new.recurrence_end_date,
             )?;
-            u.save_change(&old, &mut new, ActivityAction::TaskUpdated).await?;
+            u.save_change(&old, &mut new, ActivityAction::TaskUpdated)
+                .await?;
             u.follow_due_date(&old, &new).await?;
             let new = match patch.completed {
                 Some(c) => u.set_completed(new, c).await?,
@@ -614,7 +666,11 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
 
     /// Creates the next instance of a completed recurring task if it has none yet: the
     /// idempotent path for a `task-completed` event that arrives from elsewhere (or again).
-    pub async fn create_next_instance(&self, user: &UserId, id: TaskId) -> Result<Option<TaskView>, Error> {
+    pub async fn create_next_instance(
+        &self,
+        user: &UserId,
+        id: TaskId,
+    ) -> Result<Option<TaskView>, Error> {
         self.retry(|| async {
             let mut u = self.unit(user).await?;
             let Some(task) = u.tx.task(user, id).await? else {
@@ -623,13 +679,12 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             if !task.completed || !task.is_recurring() {
                 return Ok(None);
             }
-            let carry = u
-                .tx
-                .reminders_of(user, id)
-                .await?
-                .into_iter()
-                .rev()
-                .find(|r| r.status == ReminderStatus::Sent);
+            let carry =
+                u.tx.reminders_of(user, id)
+                    .await?
+                    .into_iter()
+                    .rev()
+                    .find(|r| r.status == ReminderStatus::Sent);
             let next = u.create_next(&task, carry.as_ref()).await?;
             let view = match next {
                 Some(t) => Some(u.view(t).await?),
@@ -648,8 +703,13 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             let task = u.load(id).await?;
             let snapshot = u.snapshot(&task).await?;
             u.tx.delete_task(user, id).await?;
-            u.record(Some(id), ActivityAction::TaskDeleted, Some(task_values(&task)), None)
-                .await?;
+            u.record(
+                Some(id),
+                ActivityAction::TaskDeleted,
+                Some(task_values(&task)),
+                None,
+            )
+            .await?;
             u.emit(EventPayload::TaskDeleted { snapshot }).await?;
             u.commit().await
         })
@@ -657,7 +717,12 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     }
 
     /// Attaches a tag to a task (409 if attached already).
-    pub async fn attach_tag(&self, user: &UserId, id: TaskId, tag: TagId) -> Result<TaskView, Error> {
+    pub async fn attach_tag(
+        &self,
+        user: &UserId,
+        id: TaskId,
+        tag: TagId,
+    ) -> Result<TaskView, Error> {
         self.retry(|| async {
             let mut u = self.unit(user).await?;
             let old = u.load(id).await?;
@@ -672,7 +737,8 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             let mut new = old.clone();
             new.tag_ids.push(tag);
             new.tag_ids.sort_unstable();
-            u.save_change(&old, &mut new, ActivityAction::TagAttached).await?;
+            u.save_change(&old, &mut new, ActivityAction::TagAttached)
+                .await?;
             let view = u.view(new).await?;
             u.commit().await?;
             Ok(view)
@@ -681,7 +747,12 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     }
 
     /// Detaches a tag from a task (404 if it is not attached).
-    pub async fn detach_tag(&self, user: &UserId, id: TaskId, tag: TagId) -> Result<TaskView, Error> {
+    pub async fn detach_tag(
+        &self,
+        user: &UserId,
+        id: TaskId,
+        tag: TagId,
+    ) -> Result<TaskView, Error> {
         self.retry(|| async {
             let mut u = self.unit(user).await?;
             let old = u.load(id).await?;
@@ -690,7 +761,8 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             }
             let mut new = old.clone();
             new.tag_ids.retain(|&t| t != tag);
-            u.save_change(&old, &mut new, ActivityAction::TagDetached).await?;
+            u.save_change(&old, &mut new, ActivityAction::TagDetached)
+                .await?;
             let view = u.view(new).await?;
             u.commit().await?;
             Ok(view)
@@ -733,7 +805,12 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
                 None => None,
             };
             let r = u
-                .add_reminder(id, draft.reminder_time, draft.reminder_type, replaced.as_ref())
+                .add_reminder(
+                    id,
+                    draft.reminder_time,
+                    draft.reminder_type,
+                    replaced.as_ref(),
+                )
                 .await?;
             u.commit().await?;
             Ok(r)
@@ -748,14 +825,20 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             let mut u = self.unit(user).await?;
             u.load(id).await?;
             let reminders = u.tx.reminders_of(user, id).await?;
-            if let Some(p) = reminders.iter().find(|r| r.status == ReminderStatus::Pending) {
+            if let Some(p) = reminders
+                .iter()
+                .find(|r| r.status == ReminderStatus::Pending)
+            {
                 let cancelled = u.cancel_reminder(p).await?;
                 u.commit().await?;
                 return cancelled.ok_or_else(|| Error::not_found(Resource::Reminder, p.id));
             }
             match reminders.last() {
                 Some(r) if r.status == ReminderStatus::Cancelled => Ok(r.clone()),
-                _ => Err(Error::not_found(Resource::Reminder, format!("of task {id}"))),
+                _ => Err(Error::not_found(
+                    Resource::Reminder,
+                    format!("of task {id}"),
+                )),
             }
         })
         .await
@@ -776,7 +859,11 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             let mut sent = r.clone();
             sent.status = ReminderStatus::Sent;
             sent.sent_at = Some(u.now);
-            if !u.tx.transition_reminder(&sent, ReminderStatus::Pending).await? {
+            if !u
+                .tx
+                .transition_reminder(&sent, ReminderStatus::Pending)
+                .await?
+            {
                 return Ok(false);
             }
             u.record(
@@ -817,9 +904,8 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             if u.tx.tag_by_key(user, &draft.name.key()).await?.is_some() {
                 return Err(taken());
             }
-            let tag = u
-                .tx
-                .insert_tag(NewTag {
+            let tag =
+                u.tx.insert_tag(NewTag {
                     user_id: user.clone(),
                     name: draft.name.clone(),
                     color: draft.color.clone(),
@@ -827,8 +913,13 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
                 })
                 .await
                 .map_err(|e| unique_to_conflict(e, "a tag with this name exists"))?;
-            u.record(None, ActivityAction::TagCreated, None, Some(tag_values(&tag)))
-                .await?;
+            u.record(
+                None,
+                ActivityAction::TagCreated,
+                None,
+                Some(tag_values(&tag)),
+            )
+            .await?;
             u.commit().await?;
             Ok(tag)
         })
@@ -836,16 +927,20 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     }
 
     /// Renames or recolors a tag.
-    pub async fn update_tag(&self, user: &UserId, id: TagId, input: &UpdateTagInput) -> Result<Tag, Error> {
+    pub async fn update_tag(
+        &self,
+        user: &UserId,
+        id: TagId,
+        input: &UpdateTagInput,
+    ) -> Result<Tag, Error> {
         let patch = input.validate()?;
         self.retry(|| async {
             let mut u = self.unit(user).await?;
-            let old = u
-                .tx
-                .tags(user, &[id])
-                .await?
-                .pop()
-                .ok_or_else(|| Error::not_found(Resource::Tag, id))?;
+            let old =
+                u.tx.tags(user, &[id])
+                    .await?
+                    .pop()
+                    .ok_or_else(|| Error::not_found(Resource::Tag, id))?;
             let mut new = old.clone();
             if let Some(n) = &patch.name {
                 if let Some(other) = u.tx.tag_by_key(user, &n.key()).await? {
@@ -863,12 +958,16 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             if new == old {
                 return Ok(old);
             }
-            u.tx
-                .update_tag(&new)
+            u.tx.update_tag(&new)
                 .await
                 .map_err(|e| unique_to_conflict(e, "a tag with this name exists"))?;
-            u.record(None, ActivityAction::TagUpdated, Some(tag_values(&old)), Some(tag_values(&new)))
-                .await?;
+            u.record(
+                None,
+                ActivityAction::TagUpdated,
+                Some(tag_values(&old)),
+                Some(tag_values(&new)),
+            )
+            .await?;
             u.commit().await?;
             Ok(new)
         })
@@ -879,26 +978,31 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     pub async fn delete_tag(&self, user: &UserId, id: TagId) -> Result<(), Error> {
         self.retry(|| async {
             let mut u = self.unit(user).await?;
-            let tag = u
-                .tx
-                .tags(user, &[id])
-                .await?
-                .pop()
-                .ok_or_else(|| Error::not_found(Resource::Tag, id))?;
+            let tag =
+                u.tx.tags(user, &[id])
+                    .await?
+                    .pop()
+                    .ok_or_else(|| Error::not_found(Resource::Tag, id))?;
             let affected = u.tx.tasks_with_tag(user, id).await?;
             let mut before = Vec::with_capacity(affected.len());
             for t in &affected {
                 before.push(u.load(*t).await?);
             }
             u.tx.delete_tag(user, id).await?;
-            u.record(None, ActivityAction::TagDeleted, Some(tag_values(&tag)), None)
-                .await?;
+            u.record(
+                None,
+                ActivityAction::TagDeleted,
+                Some(tag_values(&tag)),
+                None,
+            )
+            .await?;
             for old in before {
                 let mut new = old.clone();
                 new.tag_ids.retain(|&t| t != id);
                 new.updated_at = u.now;
                 u.tx.update_task(&new).await?;
-                u.emit(EventPayload::TaskUpdated(task_diff(&old, &new))).await?;
+                u.emit(EventPayload::TaskUpdated(task_diff(&old, &new)))
+                    .await?;
             }
             u.commit().await
         })
@@ -906,7 +1010,12 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     }
 
     /// The user's activity log, newest first.
-    pub async fn activity(&self, user: &UserId, limit: Limit, offset: u64) -> Result<ActivityPage, Error> {
+    pub async fn activity(
+        &self,
+        user: &UserId,
+        limit: Limit,
+        offset: u64,
+    ) -> Result<ActivityPage, Error> {
         Ok(self.store.list_activity(user, limit.get(), offset).await?)
     }
 }

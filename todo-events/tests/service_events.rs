@@ -18,7 +18,11 @@ use todo_events::{EventEnvelope, EventType, decode, encode};
 #[test]
 fn events_of_a_full_session_are_valid_on_the_wire() {
     let now = Utc.with_ymd_and_hms(2030, 1, 1, 9, 0, 0).unwrap();
-    let s = TaskService::new(MemoryStore::new(), ManualClock::new(now), SequentialIds::new());
+    let s = TaskService::new(
+        MemoryStore::new(),
+        ManualClock::new(now),
+        SequentialIds::new(),
+    );
     let u = UserId::parse("user-123").unwrap();
     let work = block_on(s.create_tag(
         &u,
@@ -50,7 +54,8 @@ fn events_of_a_full_session_are_valid_on_the_wire() {
     ))
     .unwrap();
     let patch: UpdateTaskInput =
-        serde_json::from_value(serde_json::json!({"priority": "Medium", "description": null})).unwrap();
+        serde_json::from_value(serde_json::json!({"priority": "Medium", "description": null}))
+            .unwrap();
     block_on(s.update_task(&u, t.task.id, &patch)).unwrap();
     block_on(s.fire_reminder(&u, r.id)).unwrap();
     block_on(s.set_completed(&u, t.task.id, Some(true))).unwrap();
@@ -70,9 +75,17 @@ fn events_of_a_full_session_are_valid_on_the_wire() {
         let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(json["version"], "1.0");
         let errors = common::schema_errors(env.event_type(), &json);
-        assert!(errors.is_empty(), "{}: {errors:?}\n{json:#}", env.event_type());
+        assert!(
+            errors.is_empty(),
+            "{}: {errors:?}\n{json:#}",
+            env.event_type()
+        );
         assert_eq!(decode(&bytes).unwrap(), env);
         seen.insert(env.event_type());
     }
-    assert_eq!(seen.len(), EventType::ALL.len(), "every event type occurred: {seen:?}");
+    assert_eq!(
+        seen.len(),
+        EventType::ALL.len(),
+        "every event type occurred: {seen:?}"
+    );
 }

@@ -69,7 +69,9 @@ impl Description {
                 format!("description must be at most 4000 characters; it has {len}"),
             ));
         }
-        if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        if s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
             return Err(FieldError::new(
                 "description",
                 ErrorCode::InvalidFormat,
@@ -147,7 +149,8 @@ impl Color {
     /// Validates `#RRGGBB` (hex digits in either case).
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         let t = s.trim();
-        let ok = t.len() == 7 && t.starts_with('#') && t[1..].bytes().all(|b| b.is_ascii_hexdigit());
+        let ok =
+            t.len() == 7 && t.starts_with('#') && t[1..].bytes().all(|b| b.is_ascii_hexdigit());
         if !ok {
             return Err(FieldError::new(
                 "color",
@@ -199,10 +202,19 @@ mod tests {
     #[test]
     fn title_trims_and_counts_chars() {
         assert_eq!(TaskTitle::parse("  hi  ").unwrap().as_str(), "hi");
-        assert_eq!(TaskTitle::parse("   ").unwrap_err().code, ErrorCode::Required);
+        assert_eq!(
+            TaskTitle::parse("   ").unwrap_err().code,
+            ErrorCode::Required
+        );
         assert!(TaskTitle::parse(&"é".repeat(200)).is_ok());
-        assert_eq!(TaskTitle::parse(&"é".repeat(201)).unwrap_err().code, ErrorCode::TooLong);
-        assert_eq!(TaskTitle::parse("a\nb").unwrap_err().code, ErrorCode::InvalidFormat);
+        assert_eq!(
+            TaskTitle::parse(&"é".repeat(201)).unwrap_err().code,
+            ErrorCode::TooLong
+        );
+        assert_eq!(
+            TaskTitle::parse("a\nb").unwrap_err().code,
+            ErrorCode::InvalidFormat
+        );
     }
 
     #[test]
@@ -210,8 +222,14 @@ mod tests {
         assert!(Description::parse("").is_ok());
         assert!(Description::parse("line\nline\ttab").is_ok());
         assert!(Description::parse(&"x".repeat(4000)).is_ok());
-        assert_eq!(Description::parse(&"x".repeat(4001)).unwrap_err().field, "description");
-        assert_eq!(Description::parse("a\0b").unwrap_err().code, ErrorCode::InvalidFormat);
+        assert_eq!(
+            Description::parse(&"x".repeat(4001)).unwrap_err().field,
+            "description"
+        );
+        assert_eq!(
+            Description::parse("a\0b").unwrap_err().code,
+            ErrorCode::InvalidFormat
+        );
     }
 
     #[test]
@@ -219,7 +237,10 @@ mod tests {
         let n = TagName::parse(" Work ").unwrap();
         assert_eq!(n.as_str(), "Work");
         assert_eq!(n.key(), "work");
-        assert_eq!(TagName::parse(&"x".repeat(51)).unwrap_err().code, ErrorCode::TooLong);
+        assert_eq!(
+            TagName::parse(&"x".repeat(51)).unwrap_err().code,
+            ErrorCode::TooLong
+        );
     }
 
     #[test]

@@ -43,13 +43,18 @@ impl TimeZone {
 
     /// Parses an IANA zone name (exact spelling, as in the tz database).
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        s.trim().parse::<chrono_tz::Tz>().map(TimeZone).map_err(|_| {
-            FieldError::new(
-                "timezone",
-                ErrorCode::InvalidValue,
-                format!("timezone must be an IANA time zone name such as Europe/Berlin; got {s:?}"),
-            )
-        })
+        s.trim()
+            .parse::<chrono_tz::Tz>()
+            .map(TimeZone)
+            .map_err(|_| {
+                FieldError::new(
+                    "timezone",
+                    ErrorCode::InvalidValue,
+                    format!(
+                        "timezone must be an IANA time zone name such as Europe/Berlin; got {s:?}"
+                    ),
+                )
+            })
     }
 
     /// The chrono-tz zone.
@@ -105,13 +110,22 @@ mod tests {
         assert_eq!(format_instant(t), "2026-02-20T15:00:00.123456Z");
         assert!(parse_instant("due_datetime", "2026-02-20T15:00:00").is_err());
         assert!(parse_instant("due_datetime", "2026-02-20").is_err());
-        assert_eq!(parse_instant("due_date_end", "x").unwrap_err().field, "due_date_end");
+        assert_eq!(
+            parse_instant("due_date_end", "x").unwrap_err().field,
+            "due_date_end"
+        );
     }
 
     #[test]
     fn zones() {
-        assert_eq!(TimeZone::parse("Europe/Berlin").unwrap().name(), "Europe/Berlin");
+        assert_eq!(
+            TimeZone::parse("Europe/Berlin").unwrap().name(),
+            "Europe/Berlin"
+        );
         assert_eq!(TimeZone::default(), TimeZone::UTC);
-        assert_eq!(TimeZone::parse("Mars/Olympus").unwrap_err().field, "timezone");
+        assert_eq!(
+            TimeZone::parse("Mars/Olympus").unwrap_err().field,
+            "timezone"
+        );
     }
 }
