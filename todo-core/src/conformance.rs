@@ -619,9 +619,9 @@ pub async fn query_vectors<S: Store>(store: S) {
     use crate::query::vectors::VectorFile;
 
     let file = VectorFile::from_json(include_str!("../../test-vectors/query.json")).unwrap();
-    // Per dataset: its user, file tag id -> store tag id, store task id -> file task id.
-    let mut stored: BTreeMap<&str, (UserId, BTreeMap<i64, TagId>, BTreeMap<TaskId, i64>)> =
-        BTreeMap::new();
+    /// A dataset in the store: its user, file tag id -> store tag id, store task id -> file task id.
+    type Stored = (UserId, BTreeMap<i64, TagId>, BTreeMap<TaskId, i64>);
+    let mut stored: BTreeMap<&str, Stored> = BTreeMap::new();
     for (i, name) in file.datasets.keys().enumerate() {
         let u = user(&format!("vectors-{i}"));
         let tasks = file.tasks(name, &u).unwrap();

@@ -3,6 +3,7 @@
 
 mod engine;
 mod parse;
+pub mod vectors;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,7 @@ use crate::ids::{TagId, TaskId};
 use crate::model::{Priority, Task};
 
 pub use engine::{apply, matches, search_text, title_key};
+pub use parse::{PARAMETERS, SEARCH_MAX_CHARS, SEARCH_MAX_WORDS};
 
 /// Which tasks by completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -23,6 +25,17 @@ pub enum StatusFilter {
     Pending,
     /// Completed tasks.
     Completed,
+}
+
+impl StatusFilter {
+    /// The API name: `all`, `pending` or `completed`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::All => "all",
+            StatusFilter::Pending => "pending",
+            StatusFilter::Completed => "completed",
+        }
+    }
 }
 
 /// The sort key.
@@ -40,6 +53,18 @@ pub enum SortKey {
     Title,
 }
 
+impl SortKey {
+    /// The API name: `created_at`, `due_datetime`, `priority` or `title`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SortKey::CreatedAt => "created_at",
+            SortKey::DueDatetime => "due_datetime",
+            SortKey::Priority => "priority",
+            SortKey::Title => "title",
+        }
+    }
+}
+
 /// The sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,6 +76,16 @@ pub enum SortOrder {
     Desc,
 }
 
+impl SortOrder {
+    /// The API name: `asc` or `desc`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Asc => "asc",
+            SortOrder::Desc => "desc",
+        }
+    }
+}
+
 /// How a tag filter with several ids matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,6 +95,16 @@ pub enum TagsMode {
     Any,
     /// The task has every one of the tags.
     All,
+}
+
+impl TagsMode {
+    /// The API name: `any` or `all`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TagsMode::Any => "any",
+            TagsMode::All => "all",
+        }
+    }
 }
 
 /// A tag filter: a non-empty, ascending, duplicate-free set of ids and how to match them.
@@ -105,7 +150,11 @@ impl Limit {
 
     /// A limit in 1..=100, else `None`.
     pub const fn new(n: u32) -> Option<Self> {
-        if n >= 1 && n <= Self::MAX { Some(Limit(n)) } else { None }
+        if n >= 1 && n <= Self::MAX {
+            Some(Limit(n))
+        } else {
+            None
+        }
     }
 
     /// The number.
