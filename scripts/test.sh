@@ -9,5 +9,7 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== todo-core / todo-events stay free of I/O crates"
 scripts/check-core-deps.sh
+echo "== todo-core / todo-events build for wasm32"
+scripts/wasm-toolchain.sh check -p todo-core -p todo-events
 echo "== cargo test"
 cargo test --workspace --all-features
