@@ -157,6 +157,7 @@ pub mod query_data {
                 series_start: None,
                 timezone: TimeZone::UTC,
                 parent_task_id: None,
+                next_task_id: None,
                 tag_ids,
                 created_at,
                 updated_at: created_at,

@@ -40,7 +40,8 @@ macro_rules! store_conformance_tests {
             delete_tag_detaches_and_counts,
             reminder_lifecycle,
             activity_newest_first,
-            outbox_in_commit_order,
+            outbox_in_order_until_delivered,
+            reminder_moves_with_its_time,
             query_vectors,
             service_writes_change_activity_and_events_together,
             service_concurrent_completion_creates_one_instance
@@ -84,6 +85,7 @@ pub fn plain_task(user: &UserId, title: &str) -> Task {
         series_start: None,
         timezone: TimeZone::UTC,
         parent_task_id: None,
+        next_task_id: None,
         tag_ids: Vec::new(),
         created_at: t0(),
         updated_at: t0(),
@@ -142,6 +144,7 @@ pub async fn task_round_trip<S: Store>(store: S) {
     t.updated_at = t0() + Duration::hours(2);
     let parent = insert(&mut tx, plain_task(&u, "parent")).await;
     t.parent_task_id = Some(parent.id);
+    t.next_task_id = Some(TaskId::new(parent.id.get() + 100));
     let stored = insert(&mut tx, t.clone()).await;
     assert!(stored.id.get() > 0, "the store assigns a positive id");
     assert_ne!(stored.id, parent.id);
@@ -187,7 +190,7 @@ pub async fn uncommitted_work_is_invisible<S: Store>(store: S) {
         "gone after rollback"
     );
     assert!(
-        store.outbox(0, 100).await.unwrap().is_empty(),
+        store.undelivered_events(100).await.unwrap().is_empty(),
         "no event without its change"
     );
     let page = store.list_tasks(&u, &TaskQuery::default()).await.unwrap();
@@ -371,8 +374,9 @@ pub async fn delete_task_removes_links_and_reminders<S: Store>(store: S) {
     assert!(tx.reminders_of(&u, t.id).await.unwrap().is_empty());
 }
 
-/// At most one task may name a given task as its parent: the guard behind "the next instance
-/// is created exactly once".
+/// At most one task may name a given task as its parent: the last guard behind "the next
+/// instance is created exactly once". References between tasks are plain values: deleting
+/// either end leaves the other's reference as it was.
 pub async fn one_next_instance_per_parent<S: Store>(store: S) {
     let u = user("alice");
     let mut tx = store.begin().await.unwrap();
@@ -380,16 +384,52 @@ pub async fn one_next_instance_per_parent<S: Store>(store: S) {
     let mut child = plain_task(&u, "weekly");
     child.parent_task_id = Some(parent.id);
     let first = insert(&mut tx, child.clone()).await;
+    let mut done = parent.clone();
+    done.next_task_id = Some(first.id);
+    tx.update_task(&done).await.unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(tx.child_of(&u, parent.id).await.unwrap(), Some(first.id));
-    assert_eq!(tx.child_of(&u, first.id).await.unwrap(), None);
     let err = tx.insert_task(NewTask { task: child }).await.unwrap_err();
     assert!(matches!(err, StoreError::UniqueViolation(_)), "got {err:?}");
     drop(tx);
     let all = store.list_tasks(&u, &TaskQuery::default()).await.unwrap();
     assert_eq!(all.total, 2);
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_task(&u, first.id).await.unwrap());
+    tx.commit().await.unwrap();
+    let kept = store.task(&u, parent.id).await.unwrap().unwrap();
+    assert_eq!(
+        kept.next_task_id,
+        Some(first.id),
+        "next_task_id outlives the instance"
+    );
+
+    let mut tx = store.begin().await.unwrap();
+    let mut second = plain_task(&u, "other series");
+    second.parent_task_id = Some(TaskId::new(first.id.get() + 1000));
+    let orphan = insert(&mut tx, second).await;
+    let mut grandchild = plain_task(&u, "weekly");
+    grandchild.parent_task_id = Some(parent.id);
+    // The unique rule holds on existing rows only: the deleted instance freed it.
+    let again = insert(&mut tx, grandchild).await;
+    assert!(tx.delete_task(&u, parent.id).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store
+            .task(&u, again.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .parent_task_id,
+        Some(parent.id),
+        "parent_task_id outlives the parent"
+    );
+    assert!(
+        store.task(&u, orphan.id).await.unwrap().is_some(),
+        "no foreign key on parent_task_id"
+    );
 }
 
 /// Tag names are unique per user, case-insensitively, on insert and on rename.
@@ -530,6 +570,43 @@ pub async fn reminder_lifecycle<S: Store>(store: S) {
     assert_eq!(all[0], sent);
 }
 
+/// A pending reminder can be moved: `transition_reminder` writes its new time, too.
+pub async fn reminder_moves_with_its_time<S: Store>(store: S) {
+    let u = user("alice");
+    let mut tx = store.begin().await.unwrap();
+    let t = insert(&mut tx, plain_task(&u, "move me")).await;
+    let r = tx
+        .insert_reminder(NewReminder {
+            task_id: t.id,
+            user_id: u.clone(),
+            reminder_time: t0() + Duration::hours(1),
+            reminder_type: ReminderType::DueDate,
+            created_at: t0(),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut moved = r.clone();
+    moved.reminder_time = t0() + Duration::hours(5) + Duration::microseconds(1);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.transition_reminder(&moved, ReminderStatus::Pending)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.transition_reminder(&moved, ReminderStatus::Sent)
+            .await
+            .unwrap(),
+        "wrong from-status"
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.pending_reminders(&u, &[t.id]).await.unwrap(),
+        vec![moved]
+    );
+}
+
 /// The activity log is newest first (ties by id), paged, with a total.
 pub async fn activity_newest_first<S: Store>(store: S) {
     let u = user("alice");
@@ -577,8 +654,9 @@ pub async fn activity_newest_first<S: Store>(store: S) {
     );
 }
 
-/// Outbox entries appear in commit order with increasing `seq`; `after` skips what was seen.
-pub async fn outbox_in_commit_order<S: Store>(store: S) {
+/// Committed outbox entries come out in append order until marked delivered; a rolled-back
+/// unit leaves none; marking is idempotent.
+pub async fn outbox_in_order_until_delivered<S: Store>(store: S) {
     let u = user("alice");
     for batch in 0..3u128 {
         let mut tx = store.begin().await.unwrap();
@@ -595,7 +673,7 @@ pub async fn outbox_in_commit_order<S: Store>(store: S) {
             tx.commit().await.unwrap();
         }
     }
-    let all = store.outbox(0, 100).await.unwrap();
+    let all = store.undelivered_events(100).await.unwrap();
     let ids: Vec<u128> = all.iter().map(|e| e.event.id.get().as_u128()).collect();
     assert_eq!(ids, vec![1, 2, 21, 22]);
     assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
@@ -603,10 +681,26 @@ pub async fn outbox_in_commit_order<S: Store>(store: S) {
         all[0].event,
         event(&u, 1, all[0].event.payload.task_id().unwrap())
     );
-    let rest = store.outbox(all[1].seq, 100).await.unwrap();
-    assert_eq!(rest.len(), 2);
-    assert_eq!(rest[0].seq, all[2].seq);
-    assert_eq!(store.outbox(0, 1).await.unwrap().len(), 1);
+    assert_eq!(store.undelivered_events(1).await.unwrap().len(), 1);
+
+    store
+        .mark_delivered(&[all[0].seq, all[1].seq])
+        .await
+        .unwrap();
+    store.mark_delivered(&[all[0].seq, 999_999]).await.unwrap();
+    let rest = store.undelivered_events(100).await.unwrap();
+    assert_eq!(rest, all[2..].to_vec());
+    let mut tx = store.begin().await.unwrap();
+    let t = insert(&mut tx, plain_task(&u, "y")).await;
+    tx.append_event(&event(&u, 31, t.id)).await.unwrap();
+    tx.commit().await.unwrap();
+    let rest = store.undelivered_events(100).await.unwrap();
+    assert_eq!(rest.len(), 3);
+    assert!(
+        rest[2].seq > all[3].seq,
+        "seq keeps increasing after delivery"
+    );
+    assert_eq!(rest[2].event.id.get().as_u128(), 31);
 }
 
 /// The shared query vectors (`test-vectors/query.json`) give the same pages through
@@ -710,7 +804,7 @@ pub async fn service_writes_change_activity_and_events_together<S: Store>(store:
     let log = svc.store().list_activity(&u, 10, 0).await.unwrap();
     assert_eq!(log.total, 1);
     assert_eq!(log.entries[0].action, ActivityAction::TaskCreated);
-    let events = svc.store().outbox(0, 100).await.unwrap();
+    let events = svc.store().undelivered_events(100).await.unwrap();
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| e.event.payload.event_type())
@@ -741,7 +835,7 @@ pub async fn service_writes_change_activity_and_events_together<S: Store>(store:
             .as_str(),
         "Pay rent"
     );
-    assert_eq!(svc.store().outbox(0, 100).await.unwrap().len(), 2);
+    assert_eq!(svc.store().undelivered_events(100).await.unwrap().len(), 2);
 
     let r = svc
         .set_reminder(
@@ -799,7 +893,7 @@ pub async fn service_concurrent_completion_creates_one_instance<S: Store>(store:
         .await
         .unwrap();
     assert_eq!(all.total, 2, "exactly one next instance");
-    let events = svc.store().outbox(0, 1000).await.unwrap();
+    let events = svc.store().undelivered_events(1000).await.unwrap();
     let completed = events
         .iter()
         .filter(|e| e.event.payload.event_type() == "task-completed")

@@ -348,6 +348,11 @@ impl RecurrencePatch {
         match (&self.pattern, &self.rrule) {
             (Some(p), Some(Some(_))) if p.is_recurring() => Err(inconsistent()),
             (_, Some(Some(r))) => Ok(Recurrence::Rule(r.clone())),
+            // The API shows an RRULE task as `recurrence_pattern: "none"` plus `rrule`; a client
+            // that only knows patterns echoes "none" back. Only `rrule: null` removes a rule.
+            (Some(Recurrence::None), None) if matches!(current, Recurrence::Rule(_)) => {
+                Ok(current.clone())
+            }
             (Some(p), _) => Ok(p.clone()),
             (None, Some(None)) => Ok(match current {
                 Recurrence::Rule(_) => Recurrence::None,

@@ -1,12 +1,13 @@
 //! An in-memory store: the reference adapter of the storage port, used by tests and by hosts
 //! that need no persistence. Units of work run one at a time (an async lock, like a row lock
 //! held for the whole unit), work on a private copy of the state, and publish it on commit;
-//! reads outside a unit see the last committed state and never wait for writers.
+//! reads outside a unit see the last committed state and never wait for writers. The state is
+//! made of persistent maps (`imbl`), so a copy costs O(1) and a write O(log n).
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
+use imbl::OrdMap as BTreeMap;
 
 use crate::error::StoreError;
 use crate::events::DomainEvent;
@@ -24,7 +25,9 @@ struct State {
     tags: BTreeMap<TagId, Tag>,
     reminders: BTreeMap<ReminderId, Reminder>,
     activity: BTreeMap<ActivityId, ActivityEntry>,
-    outbox: Vec<OutboxEntry>,
+    /// Undelivered outbox entries by `seq`; delivered ones are dropped.
+    outbox: BTreeMap<u64, OutboxEntry>,
+    next_seq: u64,
     next_task: i64,
     next_tag: i64,
     next_reminder: i64,
@@ -171,15 +174,27 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn outbox(&self, after: u64, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+    async fn undelivered_events(&self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
         let state = self.snapshot();
         Ok(state
             .outbox
-            .iter()
-            .filter(|e| e.seq > after)
+            .values()
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+
+    async fn mark_delivered(&self, seqs: &[u64]) -> Result<(), StoreError> {
+        let _guard = self.writer.clone().lock_owned().await;
+        let mut state = (*self.snapshot()).clone();
+        for seq in seqs {
+            state.outbox.remove(seq);
+        }
+        *self
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(state);
+        Ok(())
     }
 }
 
@@ -225,21 +240,14 @@ impl StoreTx for MemoryTx {
             return Ok(false);
         }
         self.work.tasks.remove(&id);
-        self.work.reminders.retain(|_, r| r.task_id != id);
-        Ok(true)
-    }
-
-    async fn child_of(
-        &mut self,
-        user: &UserId,
-        parent: TaskId,
-    ) -> Result<Option<TaskId>, StoreError> {
-        Ok(self
+        self.work.reminders = self
             .work
-            .tasks
-            .values()
-            .find(|t| &t.user_id == user && t.parent_task_id == Some(parent))
-            .map(|t| t.id))
+            .reminders
+            .clone()
+            .into_iter()
+            .filter(|(_, r)| r.task_id != id)
+            .collect();
+        Ok(true)
     }
 
     async fn tags(&mut self, user: &UserId, ids: &[TagId]) -> Result<Vec<Tag>, StoreError> {
@@ -306,8 +314,17 @@ impl StoreTx for MemoryTx {
             return Ok(false);
         }
         self.work.tags.remove(&id);
-        for t in self.work.tasks.values_mut() {
-            t.tag_ids.retain(|&x| x != id);
+        let tagged: Vec<TaskId> = self
+            .work
+            .tasks
+            .values()
+            .filter(|t| t.tag_ids.contains(&id))
+            .map(|t| t.id)
+            .collect();
+        for task in tagged {
+            if let Some(t) = self.work.tasks.get_mut(&task) {
+                t.tag_ids.retain(|&x| x != id);
+            }
         }
         Ok(true)
     }
@@ -415,11 +432,15 @@ impl StoreTx for MemoryTx {
     }
 
     async fn append_event(&mut self, event: &DomainEvent) -> Result<(), StoreError> {
-        let seq = self.work.outbox.last().map_or(1, |e| e.seq + 1);
-        self.work.outbox.push(OutboxEntry {
+        self.work.next_seq += 1;
+        let seq = self.work.next_seq;
+        self.work.outbox.insert(
             seq,
-            event: event.clone(),
-        });
+            OutboxEntry {
+                seq,
+                event: event.clone(),
+            },
+        );
         Ok(())
     }
 

@@ -4,6 +4,16 @@
 //! entries and its domain events, and makes all of them visible together on
 //! [`StoreTx::commit`]. Dropping a unit of work without committing discards everything it wrote.
 //! Every method is scoped by user: a store never returns another user's rows.
+//!
+//! What SQL adapters must keep in mind:
+//! - `parent_task_id`, `next_task_id` and an activity entry's `task_id` are plain references, not
+//!   foreign keys: deleting a task leaves them as they are (the audit trail and the "created
+//!   once" guard outlive the task).
+//! - A unit of work serializes with other units that touch the same task: PostgreSQL locks the
+//!   rows it reads in a unit (`SELECT ... FOR UPDATE`); SQLite runs units as `BEGIN IMMEDIATE`.
+//! - Sorting by tag name or title compares the stored lowercased keys bytewise (`COLLATE "C"` on
+//!   PostgreSQL, `BINARY` on SQLite), computed in Rust ([`TagName::key`],
+//!   [`crate::query::title_key`], [`crate::query::search_text`]), never with SQL's `lower()`.
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -134,7 +144,7 @@ pub trait Store: Send + Sync {
         query: &TaskQuery,
     ) -> impl Future<Output = Result<Page<Task>, StoreError>> + Send;
 
-    /// The user's tags with their task counts, by name (case-insensitive), ties by id.
+    /// The user's tags with their task counts, ordered by [`TagName::key`] bytewise, ties by id.
     fn list_tags(
         &self,
         user: &UserId,
@@ -155,13 +165,17 @@ pub trait Store: Send + Sync {
         tasks: &[TaskId],
     ) -> impl Future<Output = Result<Vec<Reminder>, StoreError>> + Send;
 
-    /// Committed outbox entries with `seq > after`, ascending, at most `limit`. Every store keeps
-    /// `seq` increasing in commit order, so a relay that remembers the last `seq` misses nothing.
-    fn outbox(
+    /// Committed outbox entries not yet marked delivered, ascending by `seq`, at most `limit`.
+    /// `seq` increases in the order events were appended (within a unit, and across units of
+    /// one user, which serialize); a relay publishes them in this order, then marks them.
+    fn undelivered_events(
         &self,
-        after: u64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
+
+    /// Marks outbox entries delivered (after the broker or the in-process bus took them);
+    /// unknown or already delivered `seq`s are ignored. Delivered entries may be pruned later.
+    fn mark_delivered(&self, seqs: &[u64]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A unit of work. Reads see the unit's own writes. Nothing is visible to others before `commit`.
@@ -174,8 +188,9 @@ pub trait StoreTx: Send {
         id: TaskId,
     ) -> impl Future<Output = Result<Option<Task>, StoreError>> + Send;
 
-    /// Inserts a task with its tag links; returns it with its new id. Fails with
-    /// [`StoreError::UniqueViolation`] when a task with the same `parent_task_id` exists.
+    /// Inserts a task with its tag links; returns it with its new id (`new.task.id` is ignored).
+    /// Fails with [`StoreError::UniqueViolation`] when a task with the same `parent_task_id`
+    /// exists (a unique index: the last guard behind "the next instance is created once").
     fn insert_task(
         &mut self,
         new: NewTask,
@@ -191,14 +206,9 @@ pub trait StoreTx: Send {
         id: TaskId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// The task that the completion of `parent` created, if any.
-    fn child_of(
-        &mut self,
-        user: &UserId,
-        parent: TaskId,
-    ) -> impl Future<Output = Result<Option<TaskId>, StoreError>> + Send;
-
-    /// Tags of the user by id, in the order of `ids`; ids that do not exist (or are another user's) are left out.
+    /// Tags of the user by id, in the order of `ids`; ids that do not exist (or are another user's)
+    /// are left out. On stores with row locks the rows stay locked (`FOR SHARE`) until the unit
+    /// ends, so that a tag cannot be deleted under a unit that attaches it.
     fn tags(
         &mut self,
         user: &UserId,
@@ -253,8 +263,9 @@ pub trait StoreTx: Send {
         new: NewReminder,
     ) -> impl Future<Output = Result<Reminder, StoreError>> + Send;
 
-    /// Moves a reminder from `from` to its current status (with its timestamps), only if it is
-    /// still in `from`. Returns whether it was: this is how firing claims a reminder exactly once.
+    /// Writes every field of a reminder (status, `reminder_time`, timestamps), only if its stored
+    /// status is still `from`. Returns whether it was: this is how firing claims a reminder
+    /// exactly once, and how a pending reminder is moved (`from` = pending, new time).
     fn transition_reminder(
         &mut self,
         reminder: &Reminder,

@@ -102,6 +102,15 @@ fn tag_values(t: &Tag) -> Values {
     v
 }
 
+/// The reminder a completed task hands on to its next instance: the latest one, if the user did
+/// not cancel it (pending, or sent already). One rule for completion and for replays.
+fn carried_reminder(reminders: &[Reminder]) -> Option<&Reminder> {
+    reminders
+        .iter()
+        .max_by_key(|r| r.id)
+        .filter(|r| r.status != ReminderStatus::Cancelled)
+}
+
 fn unique_to_conflict(e: StoreError, message: &str) -> Error {
     match e {
         StoreError::UniqueViolation(_) => Error::Conflict {
@@ -174,12 +183,7 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
 
     async fn view(&mut self, task: Task) -> Result<TaskView, Error> {
         let tags = self.tx.tags(self.user, &task.tag_ids).await?;
-        let reminder = self
-            .tx
-            .reminders_of(self.user, task.id)
-            .await?
-            .into_iter()
-            .find(|r| r.status == ReminderStatus::Pending);
+        let reminder = self.pending_reminder(task.id).await?;
         Ok(TaskView {
             task,
             tags,
@@ -241,23 +245,26 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
 
     async fn insert_task(&mut self, task: Task) -> Result<Task, Error> {
         let task = self.tx.insert_task(NewTask { task }).await?;
+        self.announce_created(&task).await?;
+        Ok(task)
+    }
+
+    /// Records the activity entry and the `task-created` event of a task just inserted.
+    async fn announce_created(&mut self, task: &Task) -> Result<(), Error> {
         self.record(
             Some(task.id),
             ActivityAction::TaskCreated,
             None,
-            Some(task_values(&task)),
+            Some(task_values(task)),
         )
         .await?;
-        let snapshot = self.snapshot(&task).await?;
-        self.emit(EventPayload::TaskCreated(snapshot)).await?;
-        Ok(task)
+        let snapshot = self.snapshot(task).await?;
+        self.emit(EventPayload::TaskCreated(snapshot)).await
     }
 
     async fn pending_reminder(&mut self, task: TaskId) -> Result<Option<Reminder>, Error> {
-        Ok(self
-            .tx
-            .reminders_of(self.user, task)
-            .await?
+        let reminders = self.tx.reminders_of(self.user, task).await?;
+        Ok(reminders
             .into_iter()
             .find(|r| r.status == ReminderStatus::Pending))
     }
@@ -310,14 +317,16 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
         Ok(r)
     }
 
-    /// Creates the next instance of a completed recurring task, unless one exists already or
-    /// the series has ended. The reminder carries over at the same offset before the due time.
-    async fn create_next(
+    /// Inserts the next instance of a completed recurring task, unless this task has had one
+    /// (`next_task_id`, kept even after that instance is deleted) or its series has ended. Its
+    /// activity entry and event are written by the caller, after the completion's. The reminder
+    /// carries over at the same offset before the due time, if that time has not passed.
+    async fn insert_next(
         &mut self,
         done: &Task,
         carry: Option<&Reminder>,
-    ) -> Result<Option<Task>, Error> {
-        if self.tx.child_of(self.user, done.id).await?.is_some() {
+    ) -> Result<Option<(Task, Option<Reminder>)>, Error> {
+        if done.next_task_id.is_some() || !done.is_recurring() {
             return Ok(None);
         }
         let Some(series) = Series::for_task(done).map_err(Error::from)? else {
@@ -335,47 +344,47 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
         next.completed_at = None;
         next.due_datetime = Some(next_due);
         next.parent_task_id = Some(done.id);
+        next.next_task_id = None;
         next.created_at = self.now;
         next.updated_at = self.now;
-        let next = self.insert_task(next).await?;
+        let next = self.tx.insert_task(NewTask { task: next }).await?;
+        let mut reminder = None;
         if let Some(r) = carry {
             let time = next_due - (due - r.reminder_time);
             if time >= self.now {
-                self.add_reminder(next.id, time, r.reminder_type, None)
-                    .await?;
+                let new = NewReminder {
+                    task_id: next.id,
+                    user_id: self.user.clone(),
+                    reminder_time: time,
+                    reminder_type: r.reminder_type,
+                    created_at: self.now,
+                };
+                reminder = Some(self.tx.insert_reminder(new).await?);
             }
         }
-        Ok(Some(next))
+        Ok(Some((next, reminder)))
     }
 
-    /// Completes or re-opens a task; completing a recurring task creates its next instance.
-    async fn set_completed(&mut self, task: Task, completed: bool) -> Result<Task, Error> {
-        if task.completed == completed {
-            return Ok(task);
-        }
-        let mut new = task.clone();
-        new.completed = completed;
-        new.completed_at = completed.then_some(self.now);
-        if !completed {
-            self.save_change(&task, &mut new, ActivityAction::TaskUpdated)
-                .await?;
-            return Ok(new);
-        }
-        // The reminder to carry over: the latest one the user did not cancel.
+    /// Completes a task: cancels its pending reminder, creates the next instance of a recurring
+    /// task (once), and records the completion before the new instance's creation.
+    async fn complete(&mut self, task: Task) -> Result<Task, Error> {
         let reminders = self.tx.reminders_of(self.user, task.id).await?;
-        let carry = reminders
-            .iter()
-            .rev()
-            .find(|r| r.status != ReminderStatus::Cancelled)
-            .cloned();
+        let carry = carried_reminder(&reminders).cloned();
         if let Some(pending) = reminders
             .iter()
             .find(|r| r.status == ReminderStatus::Pending)
         {
             self.cancel_reminder(pending).await?;
         }
-        let change = task_diff(&task, &new);
+        let mut new = task.clone();
+        new.completed = true;
+        new.completed_at = Some(self.now);
         new.updated_at = self.now;
+        let next = self.insert_next(&new, carry.as_ref()).await?;
+        if let Some((t, _)) = &next {
+            new.next_task_id = Some(t.id);
+        }
+        let change = task_diff(&task, &new);
         self.tx.update_task(&new).await?;
         self.record(
             Some(new.id),
@@ -384,17 +393,49 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
             Some(change.new_values),
         )
         .await?;
-        let next = if new.is_recurring() {
-            self.create_next(&new, carry.as_ref()).await?
-        } else {
-            None
-        };
         let snapshot = self.snapshot(&new).await?;
         self.emit(EventPayload::TaskCompleted {
             snapshot,
-            next_task_id: next.map(|t| t.id),
+            next_task_id: next.as_ref().map(|(t, _)| t.id),
         })
         .await?;
+        if let Some((t, reminder)) = next {
+            self.announce_next(&t, reminder.as_ref()).await?;
+        }
+        Ok(new)
+    }
+
+    async fn announce_next(
+        &mut self,
+        next: &Task,
+        reminder: Option<&Reminder>,
+    ) -> Result<(), Error> {
+        self.announce_created(next).await?;
+        if let Some(r) = reminder {
+            self.record(
+                Some(next.id),
+                ActivityAction::ReminderSet,
+                None,
+                Some(reminder_values(r)),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Completes or re-opens a task; completing a recurring task creates its next instance.
+    async fn set_completed(&mut self, task: Task, completed: bool) -> Result<Task, Error> {
+        if task.completed == completed {
+            return Ok(task);
+        }
+        if completed {
+            return self.complete(task).await;
+        }
+        let mut new = task.clone();
+        new.completed = false;
+        new.completed_at = None;
+        self.save_change(&task, &mut new, ActivityAction::TaskUpdated)
+            .await?;
         Ok(new)
     }
 
@@ -536,6 +577,7 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
                 series_start: if recurring { draft.due_datetime } else { None },
                 timezone: draft.timezone,
                 parent_task_id: None,
+                next_task_id: None,
                 tag_ids: draft.tag_ids.clone(),
                 created_at: u.now,
                 updated_at: u.now,
@@ -614,10 +656,17 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             if let Some(z) = patch.timezone {
                 new.timezone = z;
             }
-            // A new schedule starts a new series at the (new) due date.
-            let rescheduled = new.due_datetime != old.due_datetime
-                || new.recurrence != old.recurrence
-                || new.timezone != old.timezone;
+            // A new rule or zone starts a new series at the (new) due date. Moving the due date
+            // moves this instance only (the series keeps its rhythm, its month day and its
+            // COUNT), unless it is the series' first instance, it moves before the series start,
+            // or the update also states the recurrence.
+            let due_moved = new.due_datetime != old.due_datetime;
+            let rescheduled = new.recurrence != old.recurrence
+                || new.timezone != old.timezone
+                || (due_moved
+                    && (patch.recurrence.is_some()
+                        || old.due_datetime == old.series_start
+                        || new.due_datetime < old.series_start));
             if !new.is_recurring() {
                 new.series_start = None;
             } else if rescheduled || new.series_start.is_none() {
@@ -664,8 +713,10 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
         .await
     }
 
-    /// Creates the next instance of a completed recurring task if it has none yet: the
-    /// idempotent path for a `task-completed` event that arrives from elsewhere (or again).
+    /// Creates the next instance of a completed recurring task if it never had one: the
+    /// idempotent path for a `task-completed` event that arrives from another service (which
+    /// completed the task without creating its next instance), or arrives again. A task whose
+    /// `next_task_id` is set is left alone, even when that instance was deleted since.
     pub async fn create_next_instance(
         &self,
         user: &UserId,
@@ -676,22 +727,28 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             let Some(task) = u.tx.task(user, id).await? else {
                 return Ok(None);
             };
-            if !task.completed || !task.is_recurring() {
+            if !task.completed || task.next_task_id.is_some() {
                 return Ok(None);
             }
-            let carry =
-                u.tx.reminders_of(user, id)
-                    .await?
-                    .into_iter()
-                    .rev()
-                    .find(|r| r.status == ReminderStatus::Sent);
-            let next = u.create_next(&task, carry.as_ref()).await?;
-            let view = match next {
-                Some(t) => Some(u.view(t).await?),
-                None => None,
+            let reminders = u.tx.reminders_of(user, id).await?;
+            let carry = carried_reminder(&reminders).cloned();
+            if let Some(pending) = reminders
+                .iter()
+                .find(|r| r.status == ReminderStatus::Pending)
+            {
+                u.cancel_reminder(pending).await?;
+            }
+            let Some((next, reminder)) = u.insert_next(&task, carry.as_ref()).await? else {
+                return Ok(None);
             };
+            let mut parent = task.clone();
+            parent.next_task_id = Some(next.id);
+            u.save_change(&task, &mut parent, ActivityAction::TaskUpdated)
+                .await?;
+            u.announce_next(&next, reminder.as_ref()).await?;
+            let view = u.view(next).await?;
             u.commit().await?;
-            Ok(view)
+            Ok(Some(view))
         })
         .await
     }
@@ -781,6 +838,11 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
         self.retry(|| async {
             let mut u = self.unit(user).await?;
             let task = u.load(id).await?;
+            if task.completed {
+                return Err(Error::Conflict {
+                    message: format!("task {id} is completed; re-open it to set a reminder"),
+                });
+            }
             if draft.reminder_type == ReminderType::DueDate {
                 match task.due_datetime {
                     None => {

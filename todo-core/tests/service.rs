@@ -58,7 +58,7 @@ fn all_tasks(s: &Svc) -> Vec<todo_core::model::Task> {
 }
 
 fn event_types(s: &Svc) -> Vec<&'static str> {
-    block_on(s.store().outbox(0, 10_000))
+    block_on(s.store().undelivered_events(10_000))
         .unwrap()
         .iter()
         .map(|e| e.event.payload.event_type())
@@ -167,7 +167,7 @@ fn update_records_only_changed_fields_and_null_clears() {
         e.new_values.as_ref().unwrap()["description"],
         serde_json::Value::Null
     );
-    let outbox = block_on(s.store().outbox(0, 100)).unwrap();
+    let outbox = block_on(s.store().undelivered_events(100)).unwrap();
     let Some(EventPayload::TaskUpdated(change)) = outbox
         .iter()
         .map(|e| &e.event.payload)
@@ -178,9 +178,12 @@ fn update_records_only_changed_fields_and_null_clears() {
     assert_eq!(change.changed_fields, ["description", "title"]);
 
     // A no-op update writes nothing.
-    let before = block_on(s.store().outbox(0, 1000)).unwrap().len();
+    let before = block_on(s.store().undelivered_events(1000)).unwrap().len();
     update(&s, t.task.id, serde_json::json!({"title": "b"})).unwrap();
-    assert_eq!(block_on(s.store().outbox(0, 1000)).unwrap().len(), before);
+    assert_eq!(
+        block_on(s.store().undelivered_events(1000)).unwrap().len(),
+        before
+    );
 }
 
 #[test]
@@ -417,7 +420,7 @@ fn a_reminder_fires_once() {
     .unwrap();
     assert!(block_on(s.fire_reminder(&alice(), r.id)).unwrap());
     assert!(!block_on(s.fire_reminder(&alice(), r.id)).unwrap());
-    let fired: Vec<_> = block_on(s.store().outbox(0, 100))
+    let fired: Vec<_> = block_on(s.store().undelivered_events(100))
         .unwrap()
         .into_iter()
         .filter_map(|e| match e.event.payload {
@@ -529,7 +532,7 @@ fn every_event_has_a_fresh_id_and_the_clock_time() {
     s.clock().advance(Duration::minutes(5));
     create(&s, serde_json::json!({"title": "a"})).unwrap();
     create(&s, serde_json::json!({"title": "b"})).unwrap();
-    let out = block_on(s.store().outbox(0, 100)).unwrap();
+    let out = block_on(s.store().undelivered_events(100)).unwrap();
     let mut ids: Vec<_> = out.iter().map(|e| e.event.id).collect();
     ids.sort();
     ids.dedup();

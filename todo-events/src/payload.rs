@@ -480,6 +480,7 @@ impl TaskCompleted {
             series_start: self.series_start,
             timezone: self.timezone,
             parent_task_id: self.parent_task_id,
+            next_task_id: self.next_task_id,
             tag_ids: self.tag_ids.clone(),
             created_at: self.created_at,
             updated_at: self.completed_at,

@@ -64,7 +64,7 @@ fn events_of_a_full_session_are_valid_on_the_wire() {
     block_on(s.delete_tag(&u, work.id)).unwrap();
     block_on(s.delete_task(&u, standup.task.id)).unwrap();
 
-    let outbox = block_on(s.store().outbox(0, 1000)).unwrap();
+    let outbox = block_on(s.store().undelivered_events(1000)).unwrap();
     let mut seen = BTreeSet::new();
     for entry in &outbox {
         let env = EventEnvelope::from_domain(&entry.event)

@@ -41,8 +41,11 @@ pub struct Task {
     pub series_start: Option<DateTime<Utc>>,
     /// The zone in which recurrence is computed.
     pub timezone: TimeZone,
-    /// The task whose completion created this one.
+    /// The task whose completion created this one. A plain reference: it stays when that task is deleted.
     pub parent_task_id: Option<TaskId>,
+    /// The next instance that completing this recurring task created. Set once and kept even when
+    /// that instance is deleted, so that no completion or replay ever creates a second one.
+    pub next_task_id: Option<TaskId>,
     /// Attached tags, ascending and without duplicates.
     pub tag_ids: Vec<TagId>,
     /// When it was created.
@@ -147,6 +150,8 @@ struct TaskWire {
     #[serde(default)]
     parent_task_id: Option<TaskId>,
     #[serde(default)]
+    next_task_id: Option<TaskId>,
+    #[serde(default)]
     tag_ids: Vec<TagId>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -173,6 +178,7 @@ impl Serialize for Task {
             series_start: self.series_start,
             timezone: self.timezone,
             parent_task_id: self.parent_task_id,
+            next_task_id: self.next_task_id,
             tag_ids: self.tag_ids.clone(),
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -217,6 +223,7 @@ impl<'de> Deserialize<'de> for Task {
             series_start,
             timezone: w.timezone,
             parent_task_id: w.parent_task_id,
+            next_task_id: w.next_task_id,
             tag_ids,
             created_at: w.created_at,
             updated_at: w.updated_at,

@@ -227,6 +227,7 @@ impl VectorTask {
             series_start: None,
             timezone: TimeZone::UTC,
             parent_task_id: None,
+            next_task_id: None,
             tag_ids,
             created_at: self.created_at,
             updated_at: self.created_at,

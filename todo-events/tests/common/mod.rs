@@ -53,6 +53,7 @@ pub fn weekly_task() -> Task {
         series_start: Some(at("2026-02-20T15:00:00Z")),
         timezone: TimeZone::parse("Europe/Berlin").unwrap(),
         parent_task_id: None,
+        next_task_id: None,
         tag_ids: vec![TagId::new(2), TagId::new(5)],
         created_at: at("2026-02-15T10:00:00.123456Z"),
         updated_at: at("2026-02-15T10:00:00.123456Z"),
@@ -72,6 +73,7 @@ pub fn completed_weekly_task() -> Task {
         completed: true,
         completed_at: Some(at("2026-02-20T14:30:00Z")),
         updated_at: at("2026-02-20T14:30:00Z"),
+        next_task_id: Some(TaskId::new(124)),
         ..weekly_task()
     }
 }
@@ -92,6 +94,7 @@ pub fn plain_task() -> Task {
         series_start: None,
         timezone: TimeZone::UTC,
         parent_task_id: None,
+        next_task_id: None,
         tag_ids: vec![],
         created_at: at("2026-02-15T09:00:00Z"),
         updated_at: at("2026-02-15T09:00:00Z"),
@@ -109,6 +112,7 @@ pub fn rrule_task() -> Task {
         series_start: Some(at("2026-03-02T08:00:00Z")),
         timezone: TimeZone::parse("America/New_York").unwrap(),
         parent_task_id: Some(TaskId::new(40)),
+        next_task_id: None,
         tag_ids: vec![TagId::new(9)],
         created_at: at("2026-03-02T08:05:00Z"),
         updated_at: at("2026-03-02T08:05:00Z"),
