@@ -543,3 +543,294 @@ fn every_event_has_a_fresh_id_and_the_clock_time() {
     );
     assert!(out.iter().all(|e| e.event.user_id == alice()));
 }
+
+fn set_reminder(
+    s: &Svc,
+    id: TaskId,
+    time: &str,
+    kind: Option<&str>,
+) -> Result<todo_core::model::Reminder, Error> {
+    block_on(s.set_reminder(
+        &alice(),
+        id,
+        &SetReminderInput {
+            reminder_time: Some(time.into()),
+            reminder_type: kind.map(Into::into),
+        },
+    ))
+}
+
+#[test]
+fn a_deleted_next_instance_is_never_recreated() {
+    let s = svc();
+    let t = create(
+        &s,
+        serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z", "recurrence_pattern": "daily"}),
+    )
+    .unwrap();
+    let id = t.task.id;
+    let done = block_on(s.set_completed(&alice(), id, Some(true))).unwrap();
+    let next = done
+        .task
+        .next_task_id
+        .expect("the parent records its next instance");
+    block_on(s.delete_task(&alice(), next)).unwrap();
+    block_on(s.set_completed(&alice(), id, Some(false))).unwrap();
+    block_on(s.set_completed(&alice(), id, Some(true))).unwrap();
+    assert_eq!(
+        block_on(s.create_next_instance(&alice(), id)).unwrap(),
+        None
+    );
+    assert_eq!(all_tasks(&s).len(), 1, "only the completed task is left");
+}
+
+#[test]
+fn a_task_completed_elsewhere_gets_its_next_instance_once() {
+    // Another service completed the task in the shared store without creating the next
+    // instance; its task-completed event reaches us (twice).
+    let s = svc();
+    let t = create(
+        &s,
+        serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z", "recurrence_pattern": "weekly"}),
+    )
+    .unwrap();
+    let id = t.task.id;
+    set_reminder(&s, id, "2030-01-02T08:45:00Z", None).unwrap();
+    let mut completed = t.task.clone();
+    completed.completed = true;
+    completed.completed_at = Some(now());
+    {
+        use todo_core::ports::StoreTx;
+        let mut tx = block_on(s.store().begin()).unwrap();
+        block_on(tx.update_task(&completed)).unwrap();
+        block_on(tx.commit()).unwrap();
+    }
+    let next = block_on(s.create_next_instance(&alice(), id))
+        .unwrap()
+        .expect("created");
+    assert_eq!(next.task.parent_task_id, Some(id));
+    assert_eq!(
+        next.task.due_datetime,
+        Some(Utc.with_ymd_and_hms(2030, 1, 9, 9, 0, 0).unwrap())
+    );
+    assert_eq!(
+        next.reminder.as_ref().map(|r| r.reminder_time),
+        Some(Utc.with_ymd_and_hms(2030, 1, 9, 8, 45, 0).unwrap()),
+        "the reminder carries over at the same offset"
+    );
+    assert_eq!(
+        block_on(s.get_task(&alice(), id)).unwrap().reminder,
+        None,
+        "the old one is cancelled"
+    );
+    assert_eq!(
+        block_on(s.get_task(&alice(), id))
+            .unwrap()
+            .task
+            .next_task_id,
+        Some(next.task.id)
+    );
+    assert_eq!(
+        block_on(s.create_next_instance(&alice(), id)).unwrap(),
+        None,
+        "replay"
+    );
+    assert_eq!(all_tasks(&s).len(), 2);
+    // Not completed, or not recurring: nothing.
+    let plain = create(&s, serde_json::json!({"title": "p"})).unwrap();
+    assert_eq!(
+        block_on(s.create_next_instance(&alice(), plain.task.id)).unwrap(),
+        None
+    );
+    assert_eq!(
+        block_on(s.create_next_instance(&alice(), next.task.id)).unwrap(),
+        None
+    );
+}
+
+#[test]
+fn a_reminder_the_user_cancelled_is_not_carried_over_but_a_sent_one_is() {
+    let s = svc();
+    let mk = |s: &Svc| {
+        create(
+            s,
+            serde_json::json!({"title": "x", "due_datetime": "2030-01-03T09:00:00Z", "recurrence_pattern": "daily"}),
+        )
+        .unwrap()
+        .task
+        .id
+    };
+    // Sent, then the user set another and cancelled it: nothing carries over.
+    let a = mk(&s);
+    let r = set_reminder(&s, a, "2030-01-02T10:00:00Z", Some("custom")).unwrap();
+    assert!(block_on(s.fire_reminder(&alice(), r.id)).unwrap());
+    set_reminder(&s, a, "2030-01-03T08:00:00Z", None).unwrap();
+    block_on(s.cancel_reminder(&alice(), a)).unwrap();
+    let done = block_on(s.set_completed(&alice(), a, Some(true))).unwrap();
+    let next = block_on(s.get_task(&alice(), done.task.next_task_id.unwrap())).unwrap();
+    assert_eq!(next.reminder, None);
+    // Sent and nothing after it: it carries over (23 h before the due time).
+    let b = mk(&s);
+    let r = set_reminder(&s, b, "2030-01-02T10:00:00Z", Some("custom")).unwrap();
+    assert!(block_on(s.fire_reminder(&alice(), r.id)).unwrap());
+    let done = block_on(s.set_completed(&alice(), b, Some(true))).unwrap();
+    let next = block_on(s.get_task(&alice(), done.task.next_task_id.unwrap())).unwrap();
+    let carried = next.reminder.expect("carried over");
+    assert_eq!(
+        carried.reminder_time,
+        Utc.with_ymd_and_hms(2030, 1, 3, 10, 0, 0).unwrap()
+    );
+    assert_eq!(carried.reminder_type.as_str(), "custom");
+    // A completed task takes no new reminder.
+    let err = set_reminder(&s, b, "2030-01-05T08:00:00Z", Some("custom")).unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+}
+
+#[test]
+fn a_client_that_echoes_pattern_none_keeps_the_rrule() {
+    let s = svc();
+    let t = create(
+        &s,
+        serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z", "rrule": "FREQ=WEEKLY;BYDAY=MO,WE"}),
+    )
+    .unwrap();
+    let v = update(
+        &s,
+        t.task.id,
+        serde_json::json!({"title": "y", "recurrence_pattern": "none"}),
+    )
+    .unwrap();
+    assert_eq!(
+        v.task.recurrence.rrule().map(|r| r.as_str()),
+        Some("FREQ=WEEKLY;BYDAY=MO,WE")
+    );
+    let v = update(&s, t.task.id, serde_json::json!({"rrule": null})).unwrap();
+    assert!(!v.task.is_recurring(), "rrule: null removes the rule");
+    assert_eq!(v.task.series_start, None);
+    assert_eq!(v.task.due_datetime, t.task.due_datetime);
+}
+
+#[test]
+fn moving_one_instance_keeps_the_series() {
+    let s = svc();
+    // Monthly on Jan 31 (UTC): the Feb 28 instance moved by an hour; the next is Mar 31.
+    let t = create(
+        &s,
+        serde_json::json!({"title": "m", "due_datetime": "2030-01-31T10:00:00Z", "recurrence_pattern": "monthly"}),
+    )
+    .unwrap();
+    let feb = block_on(s.set_completed(&alice(), t.task.id, Some(true)))
+        .unwrap()
+        .task
+        .next_task_id
+        .unwrap();
+    let v = update(
+        &s,
+        feb,
+        serde_json::json!({"due_datetime": "2030-02-28T11:00:00Z"}),
+    )
+    .unwrap();
+    assert_eq!(
+        v.task.series_start, t.task.series_start,
+        "the series keeps its start"
+    );
+    let mar = block_on(s.set_completed(&alice(), feb, Some(true)))
+        .unwrap()
+        .task
+        .next_task_id
+        .unwrap();
+    let mar = block_on(s.get_task(&alice(), mar)).unwrap();
+    assert_eq!(
+        mar.task.due_datetime,
+        Some(Utc.with_ymd_and_hms(2030, 3, 31, 10, 0, 0).unwrap())
+    );
+
+    // COUNT=2: moving the second instance does not buy a third.
+    let t = create(
+        &s,
+        serde_json::json!({"title": "c", "due_datetime": "2030-01-02T09:00:00Z", "rrule": "FREQ=DAILY;COUNT=2"}),
+    )
+    .unwrap();
+    let second = block_on(s.set_completed(&alice(), t.task.id, Some(true)))
+        .unwrap()
+        .task
+        .next_task_id
+        .unwrap();
+    update(
+        &s,
+        second,
+        serde_json::json!({"due_datetime": "2030-01-03T10:00:00Z"}),
+    )
+    .unwrap();
+    let done = block_on(s.set_completed(&alice(), second, Some(true))).unwrap();
+    assert_eq!(done.task.next_task_id, None, "the series ended after COUNT");
+
+    // Moving the first instance moves the whole series.
+    let t = create(
+        &s,
+        serde_json::json!({"title": "w", "due_datetime": "2030-01-02T09:00:00Z", "recurrence_pattern": "weekly"}),
+    )
+    .unwrap();
+    let v = update(
+        &s,
+        t.task.id,
+        serde_json::json!({"due_datetime": "2030-01-03T07:00:00Z"}),
+    )
+    .unwrap();
+    assert_eq!(v.task.series_start, v.task.due_datetime);
+    let next = block_on(s.set_completed(&alice(), t.task.id, Some(true)))
+        .unwrap()
+        .task
+        .next_task_id
+        .unwrap();
+    let next = block_on(s.get_task(&alice(), next)).unwrap();
+    assert_eq!(
+        next.task.due_datetime,
+        Some(Utc.with_ymd_and_hms(2030, 1, 10, 7, 0, 0).unwrap())
+    );
+}
+
+#[test]
+fn a_due_date_reminder_is_cancelled_when_the_due_date_goes() {
+    let s = svc();
+    let t = create(
+        &s,
+        serde_json::json!({"title": "x", "due_datetime": "2030-01-05T09:00:00Z"}),
+    )
+    .unwrap();
+    set_reminder(&s, t.task.id, "2030-01-05T08:00:00Z", None).unwrap();
+    let custom = create(
+        &s,
+        serde_json::json!({"title": "y", "due_datetime": "2030-01-05T09:00:00Z"}),
+    )
+    .unwrap();
+    set_reminder(&s, custom.task.id, "2030-01-04T08:00:00Z", Some("custom")).unwrap();
+    let v = update(&s, t.task.id, serde_json::json!({"due_datetime": null})).unwrap();
+    assert_eq!(v.reminder, None, "no due date, no due_date reminder");
+    // Moved into the past: cancelled too.
+    set_reminder(&s, custom.task.id, "2030-01-04T08:00:00Z", Some("custom")).unwrap();
+    let w = create(
+        &s,
+        serde_json::json!({"title": "z", "due_datetime": "2030-01-05T09:00:00Z"}),
+    )
+    .unwrap();
+    set_reminder(&s, w.task.id, "2030-01-05T08:00:00Z", None).unwrap();
+    let v = update(
+        &s,
+        w.task.id,
+        serde_json::json!({"due_datetime": "2030-01-01T09:30:00Z"}),
+    )
+    .unwrap();
+    assert_eq!(v.reminder, None);
+    // A custom reminder stays where it is.
+    let v = update(
+        &s,
+        custom.task.id,
+        serde_json::json!({"due_datetime": "2030-01-07T09:00:00Z"}),
+    )
+    .unwrap();
+    assert_eq!(
+        v.reminder.map(|r| r.reminder_time),
+        Some(Utc.with_ymd_and_hms(2030, 1, 4, 8, 0, 0).unwrap())
+    );
+}
