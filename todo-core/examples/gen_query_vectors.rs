@@ -149,8 +149,18 @@ fn rank(p: Priority) -> u8 {
 }
 
 fn ref_matches(q: &RefQuery, r: &VectorTask) -> bool {
-    let title = r.title.to_lowercase();
-    let description = r.description.clone().unwrap_or_default().to_lowercase();
+    let title = r
+        .title
+        .chars()
+        .flat_map(char::to_lowercase)
+        .collect::<String>();
+    let description = r
+        .description
+        .clone()
+        .unwrap_or_default()
+        .chars()
+        .flat_map(char::to_lowercase)
+        .collect::<String>();
     for w in &q.words {
         if !title.contains(w.as_str()) && !description.contains(w.as_str()) {
             return false;
@@ -200,9 +210,17 @@ fn ref_cmp(q: &RefQuery, a: &VectorTask, b: &VectorTask) -> Ordering {
         "priority" => flip(rank(a.priority).cmp(&rank(b.priority))),
         "title" => flip(
             a.title
-                .to_lowercase()
+                .chars()
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
                 .as_bytes()
-                .cmp(b.title.to_lowercase().as_bytes()),
+                .cmp(
+                    b.title
+                        .chars()
+                        .flat_map(char::to_lowercase)
+                        .collect::<String>()
+                        .as_bytes(),
+                ),
         ),
         "due_datetime" => {
             if a.due_datetime.is_none() && b.due_datetime.is_none() {
@@ -695,7 +713,8 @@ fn random_query(rng: &mut Rng, rows: &[VectorTask]) -> RefQuery {
     if rng.chance(30) {
         for _ in 0..1 + rng.below(2) {
             for w in rng.pick(SEARCH_WORDS).split_whitespace() {
-                q.words.push(w.to_lowercase());
+                q.words
+                    .push(w.chars().flat_map(char::to_lowercase).collect::<String>());
             }
         }
     }
@@ -839,10 +858,14 @@ fn render(rng: &mut Rng, q: &RefQuery) -> Params {
 /// upper-casing is not reversible, which is avoided).
 fn spell_case(rng: &mut Rng, w: &str) -> String {
     let upper = w.to_uppercase();
-    let reversible = upper.to_lowercase() == w.to_lowercase();
+    let reversible = upper
+        .chars()
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        == w.chars().flat_map(char::to_lowercase).collect::<String>();
     match rng.below(3) {
         0 if reversible => upper,
-        1 => w.to_lowercase(),
+        1 => w.chars().flat_map(char::to_lowercase).collect::<String>(),
         _ => w.to_owned(),
     }
 }

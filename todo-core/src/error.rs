@@ -161,6 +161,14 @@ impl Collector {
         self.errors.is_empty()
     }
 
+    /// The recorded errors, for a caller that found a value missing; a generic error on the
+    /// `body` if (against expectations) nothing was recorded.
+    pub fn into_errors(self) -> ValidationErrors {
+        ValidationErrors::from_vec(self.errors).unwrap_or_else(|| {
+            FieldError::new("body", ErrorCode::InvalidValue, "the input is invalid").into()
+        })
+    }
+
     /// `Ok(())` when nothing was recorded, else all errors.
     pub fn finish(self) -> Result<(), ValidationErrors> {
         match ValidationErrors::from_vec(self.errors) {

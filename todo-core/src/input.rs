@@ -219,9 +219,7 @@ impl CreateTaskInput {
                 timezone,
                 tag_ids,
             }),
-            _ => Err(c.finish().err().unwrap_or_else(|| {
-                FieldError::new("input", ErrorCode::InvalidValue, "invalid task").into()
-            })),
+            _ => Err(c.into_errors()),
         }
     }
 }
@@ -504,9 +502,7 @@ impl CreateTagInput {
         };
         match (name, color) {
             (Some(name), Some(color)) if c.is_ok() => Ok(TagDraft { name, color }),
-            _ => Err(c.finish().err().unwrap_or_else(|| {
-                FieldError::new("input", ErrorCode::InvalidValue, "invalid tag").into()
-            })),
+            _ => Err(c.into_errors()),
         }
     }
 }
@@ -618,9 +614,7 @@ impl SetReminderInput {
                 reminder_time,
                 reminder_type,
             }),
-            _ => Err(c.finish().err().unwrap_or_else(|| {
-                FieldError::new("input", ErrorCode::InvalidValue, "invalid reminder").into()
-            })),
+            _ => Err(c.into_errors()),
         }
     }
 }
@@ -670,6 +664,13 @@ impl InputBody for UpdateTagInput {
 
 impl InputBody for SetReminderInput {
     const FIELDS: &'static [&'static str] = &["reminder_time", "reminder_type"];
+}
+
+/// [`parse_input`] for hosts that answer with the use cases' [`Error`]: the errors become
+/// [`Error::Unprocessable`] (HTTP 422), as the contract wants for unknown fields and wrong types,
+/// while a body's rule violations found by `validate` are [`Error::Validation`] (HTTP 400).
+pub fn parse_body<T: InputBody>(value: &serde_json::Value) -> Result<T, crate::error::Error> {
+    parse_input(value).map_err(crate::error::Error::Unprocessable)
 }
 
 /// Reads an input body from a JSON value with field-level errors: a body that is not an
@@ -853,5 +854,58 @@ pub fn validate_json(
         InputKind::TagCreate => out(&parse_input::<CreateTagInput>(value)?.validate()?),
         InputKind::TagUpdate => out(&parse_input::<UpdateTagInput>(value)?.validate()?),
         InputKind::Reminder => out(&parse_input::<SetReminderInput>(value)?.validate(now)?),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// serde names the fields a struct accepts in its unknown-field error; `FIELDS` must list
+    /// exactly those, or `parse_input` would reject a real field or let an unknown one through.
+    fn serde_fields<T: InputBody>() -> Vec<String> {
+        let err = serde_json::from_value::<T>(serde_json::json!({"__nope__": 1}))
+            .err()
+            .unwrap()
+            .to_string();
+        // "unknown field `x`, expected one of `a`, `b`, `c`" or "..., expected `a` or `b`"
+        let list = err.split(", expected ").nth(1).unwrap();
+        let list = list.trim_start_matches("one of ").replace(" or ", ",");
+        list.split(',')
+            .map(|f| f.trim().trim_matches('`').to_owned())
+            .filter(|f| !f.is_empty())
+            .collect()
+    }
+
+    fn check<T: InputBody>() {
+        let mut want = serde_fields::<T>();
+        want.sort();
+        let mut got: Vec<String> = T::FIELDS.iter().map(|f| (*f).to_owned()).collect();
+        got.sort();
+        assert_eq!(got, want, "{}", std::any::type_name::<T>());
+    }
+
+    #[test]
+    fn field_lists_match_the_structs() {
+        check::<CreateTaskInput>();
+        check::<UpdateTaskInput>();
+        check::<CreateTagInput>();
+        check::<UpdateTagInput>();
+        check::<SetReminderInput>();
+    }
+
+    #[test]
+    fn parse_body_errors_are_unprocessable() {
+        let e =
+            parse_body::<CreateTagInput>(&serde_json::json!({"name": "x", "id": 1})).unwrap_err();
+        match e {
+            crate::error::Error::Unprocessable(v) => assert_eq!(v.first().field, "id"),
+            other => panic!("{other:?}"),
+        }
+        let e = parse_body::<CreateTagInput>(&serde_json::json!({"name": 5})).unwrap_err();
+        assert!(
+            matches!(e, crate::error::Error::Unprocessable(ref v) if v.first().field == "name")
+        );
     }
 }

@@ -21,7 +21,7 @@ use crate::ports::{
     ActivityPage, Clock, IdSource, NewActivity, NewReminder, NewTag, NewTask, Store, StoreTx,
     TagWithCount,
 };
-use crate::query::{Limit, Page, TaskQuery};
+use crate::query::{ActivityQuery, Page, TaskQuery};
 use crate::recurrence::Series;
 
 /// How often a unit of work is retried when the store reports a concurrent modification.
@@ -1072,12 +1072,10 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     }
 
     /// The user's activity log, newest first.
-    pub async fn activity(
-        &self,
-        user: &UserId,
-        limit: Limit,
-        offset: u64,
-    ) -> Result<ActivityPage, Error> {
-        Ok(self.store.list_activity(user, limit.get(), offset).await?)
+    pub async fn activity(&self, user: &UserId, q: &ActivityQuery) -> Result<ActivityPage, Error> {
+        Ok(self
+            .store
+            .list_activity(user, q.limit.get(), q.offset)
+            .await?)
     }
 }

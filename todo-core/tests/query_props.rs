@@ -136,12 +136,12 @@ fn items() -> impl Strategy<Value = Vec<Item>> {
 fn search_words() -> impl Strategy<Value = Vec<String>> {
     proptest::collection::vec(
         prop_oneof![
-            3 => text().prop_map(|t| t.to_lowercase()),
-            1 => "[^\\s]{1,6}".prop_map(|t| t.to_lowercase()),
+            3 => text().prop_map(|t| t.chars().flat_map(char::to_lowercase).collect::<String>()),
+            1 => "[^\\s]{1,6}".prop_map(|t| t.chars().flat_map(char::to_lowercase).collect::<String>()),
         ]
         .prop_filter_map("a word without whitespace, stable under lowercasing", |w| {
             let w: String = w.split_whitespace().collect();
-            (!w.is_empty() && w.to_lowercase() == w).then_some(w)
+            (!w.is_empty() && w.chars().flat_map(char::to_lowercase).collect::<String>() == w).then_some(w)
         }),
         0..3,
     )
@@ -200,8 +200,18 @@ fn query() -> impl Strategy<Value = TaskQuery> {
 // The naive reference: a predicate and a comparator written out in full.
 
 fn naive_matches(q: &TaskQuery, t: &Item) -> bool {
-    let title = t.title.to_lowercase();
-    let description = t.description.as_deref().unwrap_or("").to_lowercase();
+    let title = t
+        .title
+        .chars()
+        .flat_map(char::to_lowercase)
+        .collect::<String>();
+    let description = t
+        .description
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .flat_map(char::to_lowercase)
+        .collect::<String>();
     let words = q
         .search
         .iter()
@@ -236,7 +246,17 @@ fn naive_cmp(q: &TaskQuery, a: &Item, b: &Item) -> Ordering {
     let key = match q.sort_by {
         SortKey::CreatedAt => dir(a.created.cmp(&b.created)),
         SortKey::Priority => dir(a.priority.rank().cmp(&b.priority.rank())),
-        SortKey::Title => dir(a.title.to_lowercase().cmp(&b.title.to_lowercase())),
+        SortKey::Title => dir(a
+            .title
+            .chars()
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+            .cmp(
+                &b.title
+                    .chars()
+                    .flat_map(char::to_lowercase)
+                    .collect::<String>(),
+            )),
         SortKey::DueDatetime => match (a.due, b.due) {
             (None, None) => Ordering::Equal,
             (None, Some(_)) => Ordering::Greater,

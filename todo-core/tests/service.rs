@@ -13,7 +13,7 @@ use todo_core::input::{
 use todo_core::memory::MemoryStore;
 use todo_core::model::{ActivityAction, ReminderStatus};
 use todo_core::ports::{ManualClock, SequentialIds, Store};
-use todo_core::query::{Limit, TaskQuery};
+use todo_core::query::{ActivityQuery, Limit, TaskQuery};
 use todo_core::service::TaskService;
 
 type Svc = TaskService<MemoryStore, ManualClock, SequentialIds>;
@@ -156,7 +156,11 @@ fn update_records_only_changed_fields_and_null_clears() {
         v.task.due_datetime, t.task.due_datetime,
         "absent fields unchanged"
     );
-    let log = block_on(s.activity(&alice(), Limit::new(10).unwrap(), 0)).unwrap();
+    let log = block_on(s.activity(
+        &alice(),
+        &ActivityQuery::from_pairs([("limit", "10")]).unwrap(),
+    ))
+    .unwrap();
     let e = &log.entries[0];
     assert_eq!(e.action, ActivityAction::TaskUpdated);
     let keys: Vec<&String> = e.new_values.as_ref().unwrap().keys().collect();
@@ -521,7 +525,11 @@ fn delete_is_recorded_and_second_delete_is_not_found() {
         Err(Error::NotFound { .. })
     ));
     assert_eq!(event_types(&s), ["task-created", "task-deleted"]);
-    let log = block_on(s.activity(&alice(), Limit::new(10).unwrap(), 0)).unwrap();
+    let log = block_on(s.activity(
+        &alice(),
+        &ActivityQuery::from_pairs([("limit", "10")]).unwrap(),
+    ))
+    .unwrap();
     assert_eq!(log.entries[0].action, ActivityAction::TaskDeleted);
     assert_eq!(log.entries[0].old_values.as_ref().unwrap()["title"], "bye");
 }
@@ -833,4 +841,41 @@ fn a_due_date_reminder_is_cancelled_when_the_due_date_goes() {
         v.reminder.map(|r| r.reminder_time),
         Some(Utc.with_ymd_and_hms(2030, 1, 4, 8, 0, 0).unwrap())
     );
+}
+
+#[test]
+fn activity_query_defaults_to_20_and_checks_its_parameters() {
+    let q = ActivityQuery::from_pairs([]).unwrap();
+    assert_eq!((q.limit.get(), q.offset), (20, 0));
+    let q = ActivityQuery::from_pairs([("limit", "100"), ("offset", "3")]).unwrap();
+    assert_eq!((q.limit.get(), q.offset), (100, 3));
+    for (pairs, field, code) in [
+        (vec![("limit", "0")], "limit", ErrorCode::OutOfRange),
+        (vec![("limit", "101")], "limit", ErrorCode::OutOfRange),
+        (vec![("offset", "-1")], "offset", ErrorCode::OutOfRange),
+        (vec![("limit", "x")], "limit", ErrorCode::InvalidFormat),
+        (
+            vec![("limit", "5"), ("limit", "6")],
+            "limit",
+            ErrorCode::Duplicate,
+        ),
+        (
+            vec![("sort_by", "title")],
+            "sort_by",
+            ErrorCode::UnknownField,
+        ),
+    ] {
+        let e = ActivityQuery::from_pairs(pairs.clone()).unwrap_err();
+        assert_eq!(
+            (e.first().field.as_str(), e.first().code),
+            (field, code),
+            "{pairs:?}"
+        );
+    }
+    let s = svc();
+    for i in 0..25 {
+        create(&s, serde_json::json!({"title": format!("t{i}")})).unwrap();
+    }
+    let page = block_on(s.activity(&alice(), &ActivityQuery::default())).unwrap();
+    assert_eq!((page.entries.len(), page.total), (20, 25));
 }

@@ -2,7 +2,7 @@
 //!
 //! **Filters** (all must hold; see [`matches`]):
 //! - `search`: every word occurs, as a plain substring (no wildcards: `%` and `_` are literal),
-//!   in [`search_text`] of the task. Words are lowercased with `str::to_lowercase` and contain no
+//!   in [`search_text`] of the task. Words are lowercased with [`fold_case`] and contain no
 //!   whitespace, so a word never spans title and description.
 //! - `status`: `pending` = not completed, `completed` = completed, `all` = both.
 //! - `priority`: the task's priority is in the set (an empty set allows all).
@@ -28,23 +28,30 @@ use chrono::{DateTime, Utc};
 
 use super::{Page, Queryable, SortKey, SortOrder, StatusFilter, TagsMode, TaskQuery};
 
-/// The lowercased text that search words are matched against: `str::to_lowercase(title)`,
-/// followed, when there is a description, by `"\n"` and `str::to_lowercase(description)`.
+/// Lowercases every character on its own (`char::to_lowercase`). Unlike `str::to_lowercase`
+/// it ignores context (a final `Σ` becomes `σ` like any other), so a word folds the same
+/// wherever it stands and `ΟΔΟΣ` finds `ΟΔΟΣΟΣ`.
+pub fn fold_case(s: &str) -> String {
+    s.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// The lowercased text that search words are matched against: [`fold_case`] of the title,
+/// followed, when there is a description, by `"\n"` and [`fold_case`] of the description.
 /// SQL adapters store it in a column and match each word with `LIKE '%word%' ESCAPE ...`
 /// (escaping `%`, `_` and the escape character in the word).
 pub fn search_text(title: &str, description: Option<&str>) -> String {
-    let mut s = title.to_lowercase();
+    let mut s = fold_case(title);
     if let Some(d) = description {
         s.push('\n');
-        s.push_str(&d.to_lowercase());
+        s.extend(d.chars().flat_map(char::to_lowercase));
     }
     s
 }
 
-/// The case-insensitive sort key of a title: `str::to_lowercase(title)`. Titles sort by these
+/// The case-insensitive sort key of a title: [`fold_case`] of it. Titles sort by these
 /// keys compared as byte strings (which for UTF-8 is the order of code points).
 pub fn title_key(title: &str) -> String {
-    title.to_lowercase()
+    fold_case(title)
 }
 
 /// Whether the item passes every filter of the query (sorting and paging aside).
@@ -565,5 +572,22 @@ mod tests {
         };
         assert!(matches(&q, &t(1, "a")));
         assert!(!matches(&q, &t(2, "b")));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod fold_tests {
+    use super::*;
+
+    #[test]
+    fn a_final_sigma_folds_like_any_other() {
+        assert_eq!(fold_case("ΟΔΟΣ"), "οδοσ");
+        assert_eq!(search_text("ΟΔΟΣΟΣ", None), "οδοσοσ");
+        let q = TaskQuery::from_pairs([("search", "ΟΔΟΣ")]).unwrap();
+        assert_eq!(q.search, ["οδοσ"]);
+        // str::to_lowercase would make the search word end in 'ς' and miss this title.
+        assert!(search_text("ΟΔΟΣΟΣ", None).contains(q.search[0].as_str()));
+        assert_eq!(title_key("Éa"), "éa");
     }
 }

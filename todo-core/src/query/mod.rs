@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{TagId, TaskId};
 use crate::model::{Priority, Task};
 
-pub use engine::{apply, matches, search_text, title_key};
+pub use engine::{apply, fold_case, matches, search_text, title_key};
 pub use parse::{PARAMETERS, SEARCH_MAX_CHARS, SEARCH_MAX_WORDS};
 
 /// Which tasks by completion.
@@ -206,6 +206,32 @@ pub struct TaskQuery {
     pub limit: Limit,
     /// Items skipped before the page.
     pub offset: u64,
+}
+
+/// The activity log's page: `limit` 1-100 (default 20, as in the plan), `offset` >= 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityQuery {
+    /// Page size.
+    pub limit: Limit,
+    /// Entries skipped before the page.
+    pub offset: u64,
+}
+
+impl ActivityQuery {
+    /// The default page size of the activity log.
+    pub const DEFAULT_LIMIT: Limit = match Limit::new(20) {
+        Some(l) => l,
+        None => Limit::DEFAULT,
+    };
+}
+
+impl Default for ActivityQuery {
+    fn default() -> Self {
+        ActivityQuery {
+            limit: Self::DEFAULT_LIMIT,
+            offset: 0,
+        }
+    }
 }
 
 /// One page of results and the number of all matches.

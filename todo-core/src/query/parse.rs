@@ -14,7 +14,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Limit, SortKey, SortOrder, StatusFilter, TagFilter, TagsMode, TaskQuery};
+use super::{
+    ActivityQuery, Limit, SortKey, SortOrder, StatusFilter, TagFilter, TagsMode, TaskQuery,
+};
 use crate::error::{Collector, ErrorCode, FieldError, ValidationErrors};
 use crate::ids::TagId;
 use crate::model::{Priority, format_instant, parse_instant};
@@ -320,6 +322,57 @@ fn integer_syntax(v: &str) -> Option<(bool, &str)> {
     Some((negative && !trimmed.is_empty(), trimmed))
 }
 
+impl ActivityQuery {
+    /// Parses the activity log's query parameters: `limit` (1-100, default 20) and `offset`
+    /// (>= 0, default 0), with the same rules and errors as the task list's (unknown
+    /// parameters, duplicates, ranges).
+    pub fn from_pairs<'a, I: IntoIterator<Item = (&'a str, &'a str)>>(
+        pairs: I,
+    ) -> Result<ActivityQuery, ValidationErrors> {
+        let mut c = Collector::new();
+        let mut q = ActivityQuery::default();
+        let (mut seen_limit, mut seen_offset) = (false, false);
+        for (k, v) in pairs {
+            let v = v.trim();
+            match k {
+                "limit" | "offset"
+                    if std::mem::replace(
+                        if k == "limit" {
+                            &mut seen_limit
+                        } else {
+                            &mut seen_offset
+                        },
+                        true,
+                    ) =>
+                {
+                    c.push(FieldError::new(
+                        k,
+                        ErrorCode::Duplicate,
+                        format!("{k} is given more than once"),
+                    ));
+                }
+                "limit" if !v.is_empty() => {
+                    if let Some(l) = c.take(parse_limit(v)) {
+                        q.limit = l;
+                    }
+                }
+                "offset" if !v.is_empty() => {
+                    if let Some(o) = c.take(parse_offset(v)) {
+                        q.offset = o;
+                    }
+                }
+                "limit" | "offset" => {}
+                other => c.push(FieldError::new(
+                    other,
+                    ErrorCode::UnknownField,
+                    format!("unknown parameter {other:?}; expected limit or offset"),
+                )),
+            }
+        }
+        c.finish().map(|()| q)
+    }
+}
+
 fn parse_limit(v: &str) -> Result<Limit, FieldError> {
     let range = || {
         FieldError::new(
@@ -370,9 +423,9 @@ fn parse_offset(v: &str) -> Result<u64, FieldError> {
     }
 }
 
-/// Splits a search on whitespace and lowercases the words (`str::to_lowercase`).
+/// Splits a search on whitespace and lowercases the words ([`super::fold_case`]).
 fn parse_search(v: &str) -> Result<Vec<String>, FieldError> {
-    let words: Vec<String> = v.split_whitespace().map(str::to_lowercase).collect();
+    let words: Vec<String> = v.split_whitespace().map(super::fold_case).collect();
     if words.len() > SEARCH_MAX_WORDS {
         return Err(FieldError::new(
             "search",
