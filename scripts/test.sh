@@ -7,6 +7,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+echo "== rustdoc -D warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== todo-core / todo-events stay free of I/O crates"
 scripts/check-core-deps.sh
 echo "== todo-core / todo-events build for wasm32"

@@ -20,8 +20,13 @@ an inclusive `end` (recurrence_end_date, or null), an instant `after` and a coun
 the first n occurrences strictly after `after`, ascending (fewer when the series ends): what \
 Series::upcoming(after, n) returns. All instants are RFC 3339 in UTC with Z. Rules: wall-clock time \
 is computed in the zone; a time skipped by DST is read with the offset before the gap (RFC 5545 3.3.5), \
-a repeated time is its first occurrence; the start itself is exact. `source` is hand, rfc5545 (examples \
-of RFC 5545 section 3.8.5.3) or generated (by todo-core/examples/gen_recurrence_vectors.rs).";
+a repeated time is its first occurrence; the start itself is exact, and is an occurrence of an rrule only \
+if it matches the rule. A case with `error` (a field name, always rrule) is a series that must be rejected, \
+its `expected` empty: parsing the rule fails (FREQ=MINUTELY and FREQ=SECONDLY are refused: tasks repeat at \
+most hourly), or building the series does because the rule yields no occurrence from the start on (UNTIL \
+before the first match, a date that does not exist, a next period past the year 9999); a series whose end \
+comes before its first occurrence is valid and empty. `source` is hand, rfc5545 (examples of RFC 5545 \
+section 3.8.5.3) or generated (by todo-core/examples/gen_recurrence_vectors.rs).";
 
 fn main() {
     let mut cases = Vec::new();
@@ -31,6 +36,12 @@ fn main() {
             assert_eq!(
                 model, h.expected,
                 "hand case {} disagrees with the naive model",
+                h.name
+            );
+            assert_eq!(
+                naive_error(&h),
+                h.error,
+                "hand case {} disagrees with the naive model on whether it is rejected",
                 h.name
             );
             checked += 1;
@@ -46,6 +57,7 @@ fn main() {
         if let Some(expected) = naive_expected(&c) {
             // Keep some series that have ended, but mostly ones with dates to compare.
             if !expected.is_empty() || rng.below(5) == 0 {
+                c.error = naive_error(&c);
                 c.expected = expected;
                 cases.push(c);
             }
@@ -84,9 +96,22 @@ struct Case {
     after: DateTime<Utc>,
     n: usize,
     expected: Vec<DateTime<Utc>>,
+    /// The field of the error that rejects the series, if it is invalid.
+    error: Option<&'static str>,
 }
 
 impl Case {
+    /// The case as a series that must be rejected with field `rrule`.
+    fn rejected(mut self) -> Case {
+        assert!(
+            self.expected.is_empty(),
+            "{}: a rejected series has no dates",
+            self.name
+        );
+        self.error = Some("rrule");
+        self
+    }
+
     /// The case as one line of JSON, keys in the documented order.
     fn to_json(&self) -> String {
         let key = if self.recurrence.starts_with("FREQ") {
@@ -96,8 +121,11 @@ impl Case {
         };
         let end = self.end.map_or(Value::Null, |e| json!(fmt(e)));
         let expected: Vec<String> = self.expected.iter().map(|t| fmt(*t)).collect();
+        let error = self
+            .error
+            .map_or(String::new(), |e| format!(", \"error\": {}", json!(e)));
         format!(
-            "{{\"name\": {}, \"source\": {}, \"{key}\": {}, \"timezone\": {}, \"start\": {}, \"end\": {}, \"after\": {}, \"n\": {}, \"expected\": {}}}",
+            "{{\"name\": {}, \"source\": {}, \"{key}\": {}, \"timezone\": {}, \"start\": {}, \"end\": {}, \"after\": {}, \"n\": {}, \"expected\": {}{error}}}",
             json!(self.name),
             json!(self.source),
             json!(self.recurrence),
@@ -143,6 +171,7 @@ fn hand(
         after: utc(after),
         n,
         expected: expected.iter().map(|s| utc(s)).collect(),
+        error: None,
     }
 }
 
@@ -676,7 +705,8 @@ fn hand_cases() -> Vec<Case> {
             "2026-01-01T00:00:00Z",
             3,
             &[],
-        ),
+        )
+        .rejected(),
         hand(
             "no_occurrence_daily_feb_30",
             "hand",
@@ -687,7 +717,8 @@ fn hand_cases() -> Vec<Case> {
             "2026-01-01T00:00:00Z",
             3,
             &[],
-        ),
+        )
+        .rejected(),
         hand(
             "old_series_interval_3",
             "hand",
@@ -890,6 +921,135 @@ fn hand_cases() -> Vec<Case> {
                 "1997-11-27T14:00:00Z",
             ],
         ),
+        // Rules that yield no occurrence from the start on (2030-03-01 is a Friday), and ones
+        // that yield a single one.
+        hand(
+            "rejected_until_before_start",
+            "hand",
+            "FREQ=DAILY;UNTIL=20300301T085959Z",
+            "UTC",
+            "2030-03-01T09:00:00Z",
+            None,
+            "2030-03-01T08:59:59Z",
+            3,
+            &[],
+        )
+        .rejected(),
+        hand(
+            "rejected_until_before_first_match",
+            "hand",
+            "FREQ=WEEKLY;BYDAY=TU;UNTIL=20300304T235959Z",
+            be,
+            "2030-03-01T08:00:00Z",
+            None,
+            "2030-03-01T07:59:59Z",
+            3,
+            &[],
+        )
+        .rejected(),
+        hand(
+            "rejected_next_period_past_9999",
+            "hand",
+            "FREQ=YEARLY;INTERVAL=65535;BYMONTH=1",
+            ny,
+            "2030-03-01T14:00:00Z",
+            None,
+            "2030-03-01T13:59:59Z",
+            3,
+            &[],
+        )
+        .rejected(),
+        hand(
+            "rejected_monthly_feb_30",
+            "hand",
+            "FREQ=MONTHLY;BYMONTHDAY=30;BYMONTH=2",
+            "UTC",
+            "2030-03-01T09:00:00Z",
+            None,
+            "2030-03-01T08:59:59Z",
+            3,
+            &[],
+        )
+        .rejected(),
+        hand(
+            "rejected_minutely",
+            "hand",
+            "FREQ=MINUTELY;INTERVAL=15",
+            "UTC",
+            "2030-03-01T09:00:00Z",
+            None,
+            "2030-03-01T08:59:59Z",
+            3,
+            &[],
+        )
+        .rejected(),
+        hand(
+            "rejected_secondly",
+            "hand",
+            "FREQ=SECONDLY;INTERVAL=3600",
+            "UTC",
+            "2030-03-01T09:00:00Z",
+            None,
+            "2030-03-01T08:59:59Z",
+            3,
+            &[],
+        )
+        .rejected(),
+        hand(
+            "count_1_only_the_start",
+            "hand",
+            "FREQ=DAILY;COUNT=1",
+            be,
+            "2030-03-01T08:00:00Z",
+            None,
+            "2030-03-01T07:59:59Z",
+            3,
+            &["2030-03-01T08:00:00Z"],
+        ),
+        hand(
+            "interval_65535_only_the_start",
+            "hand",
+            "FREQ=YEARLY;INTERVAL=65535",
+            ny,
+            "2030-03-01T14:00:00Z",
+            None,
+            "2030-03-01T13:59:59Z",
+            3,
+            &["2030-03-01T14:00:00Z"],
+        ),
+        hand(
+            "count_1_start_not_matching",
+            "hand",
+            "FREQ=WEEKLY;BYDAY=TU;COUNT=1",
+            "UTC",
+            "2030-03-01T09:00:00Z",
+            None,
+            "2030-03-01T08:59:59Z",
+            3,
+            &["2030-03-05T09:00:00Z"],
+        ),
+        hand(
+            "pattern_ending_before_its_start_is_empty",
+            "hand",
+            "weekly",
+            "UTC",
+            "2030-03-01T09:00:00Z",
+            Some("2030-02-01T09:00:00Z"),
+            "2030-02-01T00:00:00Z",
+            3,
+            &[],
+        ),
+        hand(
+            "rrule_ending_before_its_first_match_is_empty",
+            "hand",
+            "FREQ=WEEKLY;BYDAY=TU",
+            "UTC",
+            "2030-03-01T09:00:00Z",
+            Some("2030-03-04T09:00:00Z"),
+            "2030-03-01T08:59:59Z",
+            3,
+            &[],
+        ),
     ]
 }
 
@@ -1030,6 +1190,7 @@ fn random_case(rng: &mut Rng, i: usize) -> Case {
         after,
         n: 5,
         expected: Vec::new(),
+        error: None,
     }
 }
 
@@ -1225,6 +1386,23 @@ fn matches(r: &Rule, s: NaiveDate, d: NaiveDate) -> Option<bool> {
         _ => return None,
     };
     Some(ok)
+}
+
+/// `Some("rrule")` when the model finds that the case's rule yields no occurrence from the start
+/// on (whatever the case's end), so that the series must be rejected.
+fn naive_error(c: &Case) -> Option<&'static str> {
+    if !c.recurrence.starts_with("FREQ") {
+        return None;
+    }
+    let from_start = Case {
+        end: None,
+        after: c.start - Duration::seconds(1),
+        n: 1,
+        ..c.clone()
+    };
+    naive_expected(&from_start)
+        .is_some_and(|first| first.is_empty())
+        .then_some("rrule")
 }
 
 /// The expected occurrences by walking the calendar day by day from the start; `None` when the

@@ -666,9 +666,9 @@ impl InputBody for SetReminderInput {
     const FIELDS: &'static [&'static str] = &["reminder_time", "reminder_type"];
 }
 
-/// [`parse_input`] for hosts that answer with the use cases' [`Error`]: the errors become
-/// [`Error::Unprocessable`] (HTTP 422), as the contract wants for unknown fields and wrong types,
-/// while a body's rule violations found by `validate` are [`Error::Validation`] (HTTP 400).
+/// [`parse_input`] for hosts that answer with the use cases' [`crate::Error`]: the errors become
+/// [`crate::Error::Unprocessable`] (HTTP 422), as the contract wants for unknown fields and wrong types,
+/// while a body's rule violations found by `validate` are [`crate::Error::Validation`] (HTTP 400).
 pub fn parse_body<T: InputBody>(value: &serde_json::Value) -> Result<T, crate::error::Error> {
     parse_input(value).map_err(crate::error::Error::Unprocessable)
 }

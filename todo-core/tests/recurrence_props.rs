@@ -7,6 +7,7 @@ use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone as _, Utc,
 };
 use proptest::prelude::*;
+use todo_core::ErrorCode;
 use todo_core::model::{RRuleText, Recurrence, RecurrencePattern, TimeZone};
 use todo_core::recurrence::Series;
 
@@ -33,6 +34,15 @@ const RULES: &[&str] = &[
     "FREQ=YEARLY;BYMONTH=3,11;BYDAY=1SU,2SU",
     "FREQ=HOURLY;INTERVAL=5",
     "FREQ=DAILY;UNTIL=20300615T120000Z",
+];
+
+/// Rules that yield nothing from many starts: a date that does not exist, and `UNTIL` before the
+/// first match.
+const SPARSE_RULES: &[&str] = &[
+    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;UNTIL=20281231T000000Z",
+    "FREQ=MONTHLY;BYMONTHDAY=31;BYMONTH=4,6,9",
+    "FREQ=WEEKLY;BYDAY=SU;UNTIL=20200105T120000Z",
+    "FREQ=YEARLY;INTERVAL=9000;BYMONTH=1;BYMONTHDAY=1",
 ];
 
 const PATTERNS: [RecurrencePattern; 3] = [
@@ -75,20 +85,27 @@ fn case() -> impl Strategy<Value = Case> {
         proptest::option::of(0i64..86_400 * 800),
         -86_400i64 * 10..86_400 * 3000,
     )
-        .prop_map(|(recurrence, zone, start, end, after)| {
-            let tz = TimeZone::parse(ZONES[zone]).unwrap();
-            let start = tz
-                .tz()
-                .from_local_datetime(&start)
-                .earliest()
-                .map_or_else(|| start.and_utc(), |t| t.with_timezone(&Utc));
-            let end = end.map(|e| start + Duration::seconds(e));
-            let series = Series::new(recurrence, tz, start, end).unwrap();
-            Case {
-                series,
-                after: start + Duration::seconds(after),
-            }
-        })
+        .prop_filter_map(
+            "a rule whose UNTIL is before its start has no occurrence",
+            |(recurrence, zone, start, end, after)| {
+                let tz = TimeZone::parse(ZONES[zone]).unwrap();
+                let start = instant(tz, start);
+                let end = end.map(|e| start + Duration::seconds(e));
+                let series = Series::new(recurrence, tz, start, end).ok()?;
+                Some(Case {
+                    series,
+                    after: start + Duration::seconds(after),
+                })
+            },
+        )
+}
+
+/// The instant of a wall-clock time (the first of two; one in a gap is read as UTC).
+fn instant(tz: TimeZone, local: NaiveDateTime) -> DateTime<Utc> {
+    tz.tz()
+        .from_local_datetime(&local)
+        .earliest()
+        .map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
 }
 
 /// The local dates around which `tz` changes its offset in `year` (from noon-UTC samples).
@@ -136,6 +153,44 @@ fn dst_case() -> impl Strategy<Value = Case> {
                     series,
                     after: after.with_timezone(&Utc).max(start),
                 })
+            },
+        )
+}
+
+/// Rules with several occurrences a day, whose wall-clock order and instant order differ around
+/// DST changes.
+const DENSE_RULES: &[&str] = &[
+    "FREQ=HOURLY",
+    "FREQ=HOURLY;BYMINUTE=0,20,40",
+    "FREQ=HOURLY;INTERVAL=3;BYMINUTE=15,45",
+    "FREQ=DAILY;BYHOUR=0,1,2,3;BYMINUTE=0,30",
+    "FREQ=DAILY;BYHOUR=1,2,3;BYMINUTE=30;COUNT=400",
+    "FREQ=HOURLY;COUNT=2000;BYMINUTE=10,50",
+];
+
+/// A dense rule that reaches a DST change of its zone within a day of `after`.
+fn dst_rule_case() -> impl Strategy<Value = Case> {
+    (
+        0..DENSE_RULES.len(),
+        0..ZONES.len(),
+        2000i32..2040,
+        0usize..4,
+        0i64..40,
+        0u32..24,
+        0u32..60,
+        -36i64..12,
+    )
+        .prop_filter_map(
+            "zone without DST that year",
+            |(r, zone, year, which, back, h, m, hours)| {
+                let tz = TimeZone::parse(ZONES[zone]).unwrap();
+                let days = transition_days(tz.tz(), year);
+                let day = *days.get(which % days.len().max(1))?;
+                let start = instant(tz, (day - Duration::days(back)).and_hms_opt(h, m, 0)?);
+                let rule = Recurrence::Rule(RRuleText::parse(DENSE_RULES[r]).unwrap());
+                let series = Series::new(rule, tz, start, None).ok()?;
+                let after = instant(tz, day.and_hms_opt(0, 0, 0)?) + Duration::hours(hours);
+                Some(Case { series, after })
             },
         )
 }
@@ -207,7 +262,10 @@ proptest! {
     }
 
     #[test]
-    fn upcoming_is_a_chain_of_next_after(c in prop_oneof![case(), dst_case()], n in 0usize..12) {
+    fn upcoming_is_a_chain_of_next_after(
+        c in prop_oneof![case(), dst_case(), dst_rule_case()],
+        n in prop_oneof![0usize..12, 20usize..60],
+    ) {
         let got = c.series.upcoming(c.after, n);
         prop_assert!(got.len() <= n);
         let mut prev = c.after;
@@ -219,6 +277,55 @@ proptest! {
         if got.len() < n {
             prop_assert_eq!(c.series.next_after(prev), None);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A rule is accepted exactly when it yields an occurrence from the start on, which for a
+    /// rule with `UNTIL` is when the same rule without it yields one before `UNTIL`.
+    #[test]
+    fn a_rule_is_valid_iff_it_yields_an_occurrence(
+        rule in prop_oneof![
+            (0..RULES.len()).prop_map(|i| RULES[i]),
+            (0..SPARSE_RULES.len()).prop_map(|i| SPARSE_RULES[i]),
+        ],
+        zone in 0..ZONES.len(),
+        start in start(),
+    ) {
+        let tz = TimeZone::parse(ZONES[zone]).unwrap();
+        let start = instant(tz, start);
+        let text = RRuleText::parse(rule).unwrap();
+        let first = match Series::new(Recurrence::Rule(text.clone()), tz, start, None) {
+            Ok(s) => {
+                let first = s.upcoming(start - Duration::seconds(1), 1);
+                prop_assert_eq!(first.len(), 1, "an accepted rule yields an occurrence");
+                Some(first[0])
+            }
+            Err(e) => {
+                prop_assert_eq!(e.field.as_str(), "rrule");
+                prop_assert_eq!(e.code, ErrorCode::InvalidValue);
+                None
+            }
+        };
+        // The same rule without UNTIL, when it has one.
+        let Some(until) = text.until() else {
+            // Only `UNTIL`, a date that does not exist or the year 9999 end a rule here.
+            if first.is_none() {
+                prop_assert!(rule.contains("BYMONTHDAY=31") || rule.contains("INTERVAL=9000"), "{}", rule);
+            }
+            return Ok(());
+        };
+        let open: Vec<&str> = rule.split(';').filter(|p| !p.starts_with("UNTIL=")).collect();
+        let open = Series::new(
+            Recurrence::Rule(RRuleText::parse(&open.join(";")).unwrap()),
+            tz,
+            start,
+            None,
+        );
+        let open_first = open.ok().and_then(|s| s.upcoming(start - Duration::seconds(1), 1).first().copied());
+        prop_assert_eq!(first, open_first.filter(|t| *t <= until));
     }
 }
 

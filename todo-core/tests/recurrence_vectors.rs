@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
+use todo_core::FieldError;
 use todo_core::model::{RRuleText, Recurrence, TimeZone, parse_instant};
 use todo_core::recurrence::Series;
 
@@ -19,18 +20,6 @@ fn text<'a>(case: &'a Value, key: &str) -> &'a str {
 
 /// The case's result, or why it could not be run.
 fn run(case: &Value) -> Result<(), String> {
-    let recurrence = match (case.get("recurrence_pattern"), case.get("rrule")) {
-        (Some(p), None) => Recurrence::parse_pattern(p.as_str().unwrap_or_default()),
-        (None, Some(r)) => RRuleText::parse(r.as_str().unwrap_or_default()).map(Recurrence::Rule),
-        _ => return Err("needs exactly one of recurrence_pattern and rrule".into()),
-    }
-    .map_err(|e| e.to_string())?;
-    let tz = TimeZone::parse(text(case, "timezone")).map_err(|e| e.to_string())?;
-    let start = parse_instant("start", text(case, "start")).map_err(|e| e.to_string())?;
-    let end = match &case["end"] {
-        Value::Null => None,
-        v => Some(parse_instant("end", v.as_str().unwrap_or_default()).map_err(|e| e.to_string())?),
-    };
     let after = parse_instant("after", text(case, "after")).map_err(|e| e.to_string())?;
     let n = case["n"].as_u64().ok_or("n must be a count")? as usize;
     let expected = case["expected"]
@@ -40,12 +29,41 @@ fn run(case: &Value) -> Result<(), String> {
         .map(|v| parse_instant("expected", v.as_str().unwrap_or_default()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
-    let series = Series::new(recurrence, tz, start, end).map_err(|e| e.to_string())?;
-    let got = series.upcoming(after, n);
-    if got != expected {
-        return Err(format!("expected {expected:?}, got {got:?}"));
+    let error = match case.get("error") {
+        None => None,
+        Some(e) => Some(e.as_str().ok_or("error must be a field name")?),
+    };
+    if error.is_some() && !expected.is_empty() {
+        return Err("a rejected series has no expected dates".into());
     }
-    Ok(())
+    match (series(case)?, error) {
+        (Ok(series), None) => {
+            let got = series.upcoming(after, n);
+            if got != expected {
+                return Err(format!("expected {expected:?}, got {got:?}"));
+            }
+            Ok(())
+        }
+        (Err(e), Some(field)) if e.field == field => Ok(()),
+        (Err(e), _) => Err(format!("rejected: {e}")),
+        (Ok(_), Some(field)) => Err(format!("expected an error on {field}, got a series")),
+    }
+}
+
+/// The case's series, or the engine's reason to reject it; `Err` when the case is malformed.
+fn series(case: &Value) -> Result<Result<Series, FieldError>, String> {
+    let recurrence = match (case.get("recurrence_pattern"), case.get("rrule")) {
+        (Some(p), None) => Recurrence::parse_pattern(p.as_str().unwrap_or_default()),
+        (None, Some(r)) => RRuleText::parse(r.as_str().unwrap_or_default()).map(Recurrence::Rule),
+        _ => return Err("needs exactly one of recurrence_pattern and rrule".into()),
+    };
+    let tz = TimeZone::parse(text(case, "timezone")).map_err(|e| e.to_string())?;
+    let start = parse_instant("start", text(case, "start")).map_err(|e| e.to_string())?;
+    let end = match &case["end"] {
+        Value::Null => None,
+        v => Some(parse_instant("end", v.as_str().unwrap_or_default()).map_err(|e| e.to_string())?),
+    };
+    Ok(recurrence.and_then(|r| Series::new(r, tz, start, end)))
 }
 
 #[test]

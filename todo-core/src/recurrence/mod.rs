@@ -17,12 +17,30 @@
 //!   3.3.10 contradicts it by asking to drop such instances, which no mainstream calendar does):
 //!   a skipped time is read with the offset before the gap (02:30 on the spring-forward day in
 //!   America/New_York becomes 03:30 EDT), a repeated time means its first, earlier occurrence
-//!   (01:30 on the fall-back day is 01:30 EDT). The start itself is always the exact instant given.
+//!   (01:30 on the fall-back day is 01:30 EDT). The start itself is always the exact instant given,
+//!   and nothing comes before it (an hourly series at :30 and :45 that starts at the second 01:30,
+//!   EST, on the fall-back day is not preceded by 01:45, which means 01:45 EDT).
 //! - The supported local years are 1 to 9999; there is no occurrence after that.
+//! - Tasks repeat at most hourly: [`crate::model::RRuleText::parse`] refuses `FREQ=MINUTELY` and
+//!   `FREQ=SECONDLY`. A rule must yield an occurrence from the start on (the start itself counts if
+//!   it matches): [`Series::new`] rejects one that yields none, because its `UNTIL` comes before the
+//!   first match, it asks for a date that does not exist (`BYMONTH=2;BYMONTHDAY=30`), its next
+//!   period is past the year 9999, or the `rrule` crate gives up (after 100,000 consecutive periods
+//!   without an occurrence) before finding one. A pattern always recurs; an end before the start
+//!   or before the first occurrence only leaves the series empty.
+//!
+//! Cost: without `COUNT`, an RRULE is expanded from the period that contains the instant asked
+//! about, so [`Series::next_after`] does not get slower as a series ages. With `COUNT` the expansion
+//! has to count from `DTSTART`, so `next_after` costs grow with the number of occurrences before
+//! the instant: at most `COUNT`, itself at most 100,000 (near the end of `FREQ=HOURLY;COUNT=100000`,
+//! about 25 ms in a release build). [`Series::upcoming`] expands the rule once for all its dates, so
+//! 100 dates there cost about the same.
 
 mod local;
 mod pattern;
 mod rule;
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
@@ -59,9 +77,29 @@ enum Engine {
 
 impl Series {
     /// A series from its parts. Fails with field `rrule` when the rule does not fit the start (it
-    /// is checked against its `DTSTART` here), and with field `due_datetime` when the start's local
-    /// year is outside 1 to 9999. A [`Recurrence::None`] series has the start as its only occurrence.
+    /// is checked against its `DTSTART` here) or yields no occurrence from the start on (see
+    /// [`Series::has_occurrence`]), and with field `due_datetime` when the start's local year is
+    /// outside 1 to 9999. The end is not checked: a series that ends before its first occurrence
+    /// is valid and empty. A [`Recurrence::None`] series has the start as its only occurrence.
     pub fn new(
+        recurrence: Recurrence,
+        timezone: TimeZone,
+        start: DateTime<Utc>,
+        end: Option<DateTime<Utc>>,
+    ) -> Result<Series, FieldError> {
+        let series = Series::build(recurrence, timezone, start, end)?;
+        if !series.has_occurrence() {
+            return Err(FieldError::new(
+                "rrule",
+                ErrorCode::InvalidValue,
+                "rrule yields no occurrence after the series start (or none within the search limit)",
+            ));
+        }
+        Ok(series)
+    }
+
+    /// [`Series::new`] without the check that the rule yields an occurrence.
+    fn build(
         recurrence: Recurrence,
         timezone: TimeZone,
         start: DateTime<Utc>,
@@ -90,20 +128,54 @@ impl Series {
     }
 
     /// The series of a task: `None` if the task does not repeat (or, against its invariants, has
-    /// no start); the start is `series_start`, else `due_datetime`.
+    /// no start, or its rule yields no occurrence, which [`Series::new`] rejects for new input);
+    /// the start is `series_start`, else `due_datetime`.
     pub fn for_task(task: &Task) -> Result<Option<Series>, FieldError> {
         match (
             task.recurrence.is_recurring(),
             task.series_start.or(task.due_datetime),
         ) {
-            (true, Some(start)) => Series::new(
-                task.recurrence.clone(),
-                task.timezone,
-                start,
-                task.recurrence_end_date,
-            )
-            .map(Some),
+            (true, Some(start)) => {
+                let series = Series::build(
+                    task.recurrence.clone(),
+                    task.timezone,
+                    start,
+                    task.recurrence_end_date,
+                )?;
+                Ok(series.has_occurrence().then_some(series))
+            }
             _ => Ok(None),
+        }
+    }
+
+    /// Whether the series has an occurrence at all, ignoring its end: always for a pattern or a
+    /// series that does not repeat; for a rule, whether it yields an occurrence at or after the
+    /// start before `UNTIL`, `COUNT` and the year 9999 end it and before the `rrule` crate gives up
+    /// (after 100,000 consecutive periods without one). The start counts only if it matches the
+    /// rule. A rule that yields nothing is `FREQ=DAILY;UNTIL=` before the start, a date that does
+    /// not exist (`FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30`), or a next period past the year 9999
+    /// (`FREQ=YEARLY;INTERVAL=65535;BYMONTH=1` from March).
+    pub fn has_occurrence(&self) -> bool {
+        match &self.engine {
+            Engine::Once | Engine::Pattern(_) => true,
+            // Any occurrence will do, not only the first: no need to look past it.
+            Engine::Rule(rule) => {
+                let until = rule.until();
+                let stop = until.and_then(|u| self.past(u));
+                for local in rule.occurrences_from(self.start_local) {
+                    if stop.is_some_and(|s| local > s) {
+                        return false;
+                    }
+                    // `None`: past the supported years, and so is everything after.
+                    let Some(t) = self.instant(local) else {
+                        return false;
+                    };
+                    if t >= self.start && until.is_none_or(|u| t <= u) {
+                        return true;
+                    }
+                }
+                false
+            }
         }
     }
 
@@ -143,11 +215,20 @@ impl Series {
     }
 
     /// Up to `n` (at most [`MAX_UPCOMING`]) occurrences strictly after `after`, ascending; each is
-    /// the [`Series::next_after`] of the one before.
+    /// the [`Series::next_after`] of the one before. An RRULE is expanded once, from where
+    /// `next_after(after)` starts, not once per occurrence: with `COUNT` every expansion starts at
+    /// `DTSTART`.
     pub fn upcoming(&self, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+        let n = n.min(MAX_UPCOMING);
+        if let Engine::Rule(rule) = &self.engine {
+            if self.end.is_some_and(|e| e <= after) {
+                return Vec::new();
+            }
+            return self.rule_after(rule, after, self.end, n);
+        }
         let mut out = Vec::new();
         let mut t = after;
-        while out.len() < n.min(MAX_UPCOMING) {
+        while out.len() < n {
             match self.next_after(t) {
                 Some(next) => {
                     out.push(next);
@@ -191,7 +272,35 @@ impl Series {
         None
     }
 
+    /// A wall-clock time after which every wall-clock time is an instant after `limit`: `limit`
+    /// plus the largest offset in force around it.
+    fn past(&self, limit: DateTime<Utc>) -> Option<NaiveDateTime> {
+        let (_, hi) = local::offset_bounds(self.timezone.tz(), limit.naive_utc());
+        limit.naive_utc().checked_add_signed(Duration::seconds(hi))
+    }
+
     fn next_of_rule(&self, rule: &CompiledRule, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.rule_after(rule, after, self.end, 1).first().copied()
+    }
+
+    /// Up to `n` occurrences of the rule strictly after `after` and not after `end`, ascending, in
+    /// one pass over the expansion.
+    ///
+    /// The expansion yields wall-clock times in ascending order, but their instants can be out of
+    /// order within the offset change of a DST transition. So instants are collected in order,
+    /// and the earliest is final once the wall-clock times have passed it by the largest offset
+    /// in force around it: every later one is a later instant.
+    fn rule_after(
+        &self,
+        rule: &CompiledRule,
+        after: DateTime<Utc>,
+        end: Option<DateTime<Utc>>,
+        n: usize,
+    ) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::new();
+        if n == 0 {
+            return out;
+        }
         let tz = self.timezone.tz();
         let seconds = |s: i64| Duration::seconds(s);
         // A wall-clock time `l` near instant `t` is the instant `l - o` for an offset `o` in force
@@ -200,45 +309,46 @@ impl Series {
             self.start_local
         } else {
             let (lo, _) = local::offset_bounds(tz, after.naive_utc());
-            let from = after.naive_utc().checked_add_signed(seconds(lo))?;
-            if !local::in_range(from) {
-                return None;
+            match after.naive_utc().checked_add_signed(seconds(lo)) {
+                Some(from) if local::in_range(from) => from,
+                _ => return out,
             }
-            from
         };
-        // Wall-clock times past `limit + max(o)` are instants past `limit`.
-        let past = |limit: DateTime<Utc>| {
-            let (_, hi) = local::offset_bounds(tz, limit.naive_utc());
-            limit.naive_utc().checked_add_signed(seconds(hi))
-        };
+        let past = |limit| self.past(limit);
         let until = rule.until();
-        let mut stop = match (until, self.end) {
-            (Some(u), Some(e)) => past(u.min(e)),
-            (Some(l), None) | (None, Some(l)) => past(l),
-            (None, None) => None,
+        let last = match (until, end) {
+            (Some(u), Some(e)) => Some(u.min(e)),
+            (l, None) | (None, l) => l,
         };
-        let mut best: Option<DateTime<Utc>> = None;
+        let stop = last.and_then(past);
+        // Instants found but not yet known to be the earliest left, and when the earliest is.
+        let mut pending = BTreeSet::new();
+        let mut settled: Option<NaiveDateTime> = None;
         for local in rule.occurrences_from(from) {
             if stop.is_some_and(|s| local > s) {
                 break;
             }
+            while settled.is_some_and(|s| local > s) {
+                out.extend(pending.pop_first());
+                if out.len() == n {
+                    return out;
+                }
+                settled = pending.first().copied().and_then(past);
+            }
             // `None`: past the supported years, and so is everything after.
             let Some(t) = self.instant(local) else { break };
-            if t <= after || until.is_some_and(|u| t > u) {
+            // A wall-clock time in a repeated hour after a start at its second occurrence means
+            // the first one, which can be before the start: not an occurrence.
+            if t <= after || t < self.start || last.is_some_and(|l| t > l) {
                 continue;
             }
-            if best.is_none_or(|b| t < b) {
-                best = Some(t);
-                // Later wall-clock times can still be earlier instants, but only within the offset
-                // change of a DST transition.
-                let s = past(t);
-                stop = match (stop, s) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+            if pending.first().is_none_or(|first| t < *first) {
+                settled = past(t);
             }
+            pending.insert(t);
         }
-        best
+        out.extend(pending.into_iter().take(n - out.len()));
+        out
     }
 }
 

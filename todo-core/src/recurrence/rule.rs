@@ -28,8 +28,6 @@ pub(crate) struct CompiledRule {
     subsec: Duration,
     /// The rule's `UNTIL`.
     until: Option<DateTime<Utc>>,
-    /// The rule yields no occurrence at all (e.g. `FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30`).
-    empty: bool,
 }
 
 impl CompiledRule {
@@ -50,15 +48,12 @@ impl CompiledRule {
             .map_err(|e| invalid(&e))?
             .validate(floating(whole))
             .map_err(|e| invalid(&e))?;
-        let mut compiled = CompiledRule {
+        Ok(CompiledRule {
             rule,
             start: whole,
             subsec,
             until: text.until(),
-            empty: false,
-        };
-        compiled.empty = compiled.occurrences_from(whole).next().is_none();
-        Ok(compiled)
+        })
     }
 
     /// The rule's `UNTIL`.
@@ -73,25 +68,30 @@ impl CompiledRule {
     /// day, hour, ...) that contains `from`, aligned to `INTERVAL` as counted from the series start,
     /// instead of at the series start: the rule's defaults are already filled from the real start, and
     /// each period's occurrences depend only on the period, so the result is the same and the cost does
-    /// not grow with the age of the series. With `COUNT` the expansion must count from the start.
+    /// not grow with the age of the series. With `COUNT` the expansion must count from the start, so
+    /// its cost grows with the number of occurrences before `from` (at most `COUNT`, itself at most
+    /// [`crate::model::recurrence::MAX_COUNT`]).
+    ///
+    /// The crate stops after 100,000 consecutive periods without an occurrence (its iteration limit),
+    /// so a rule that yields nothing more ends instead of counting periods up to the year 10000.
+    /// With `HOURLY` and slower frequencies (the only ones [`RRuleText::parse`] accepts) no rule
+    /// with a later occurrence within the years 1 to 9999 is known to reach it: the crate skips
+    /// whole days that do not match, and every calendar pattern recurs within 400 years.
     pub(crate) fn occurrences_from(
         &self,
         from: NaiveDateTime,
     ) -> impl Iterator<Item = NaiveDateTime> + use<> {
-        let dt_start = if self.empty {
-            None
-        } else if self.rule.get_count().is_some() {
-            Some(self.start)
+        let dt_start = if self.rule.get_count().is_some() {
+            self.start
         } else {
-            Some(self.period_start(from).unwrap_or(self.start))
+            self.period_start(from).unwrap_or(self.start)
         };
-        // `limit` stops the crate after 100,000 consecutive empty periods, so a rule that yields
-        // nothing more ends instead of counting periods up to the year 10000.
-        let iter = dt_start
-            .map(|s| (&RRuleSet::new(floating(s)).rrule(self.rule.clone()).limit()).into_iter());
+        let set = RRuleSet::new(floating(dt_start))
+            .rrule(self.rule.clone())
+            .limit();
         let subsec = self.subsec;
-        iter.into_iter()
-            .flatten()
+        (&set)
+            .into_iter()
             .filter_map(move |t| t.naive_utc().checked_add_signed(subsec))
     }
 
