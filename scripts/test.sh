@@ -13,5 +13,15 @@ echo "== todo-core / todo-events stay free of I/O crates"
 scripts/check-core-deps.sh
 echo "== todo-core / todo-events build for wasm32"
 scripts/wasm-toolchain.sh check -p todo-core -p todo-events
-echo "== cargo test"
+echo "== cargo test (PostgreSQL tests use TEST_DATABASE_URL; under CI=true they fail without it)"
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  if url=$(scripts/postgres.sh); then
+    export TEST_DATABASE_URL="$url"
+  elif [ "${CI:-}" = true ]; then
+    echo "PostgreSQL is required under CI" >&2
+    exit 1
+  else
+    echo "warning: no PostgreSQL; its tests will be skipped" >&2
+  fi
+fi
 cargo test --workspace --all-features

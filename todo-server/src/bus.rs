@@ -1,0 +1,141 @@
+//! The in-process event bus of the embedded default: it drains the outbox in order, hands
+//! every event to the subscribers of this process (real-time fan-out, later consumers) and marks
+//! it delivered. The Kafka relay of a later issue replaces it behind the same outbox.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use todo_core::events::DomainEvent;
+use todo_core::ports::Store;
+use tokio::sync::{Notify, broadcast};
+
+/// How many events a slow subscriber may lag behind before it misses some (and is told so by
+/// `broadcast::error::RecvError::Lagged`).
+const CHANNEL_CAPACITY: usize = 4096;
+/// How many outbox entries one drain pass takes.
+const BATCH: u32 = 500;
+
+/// A handle to the bus: subscribe to events, or wake the drainer after a commit.
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<Arc<DomainEvent>>,
+    wake: Arc<Notify>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventBus {
+    /// A bus with no subscribers yet.
+    pub fn new() -> Self {
+        let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
+        EventBus {
+            sender,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Receives every event delivered from now on, in outbox order.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<DomainEvent>> {
+        self.sender.subscribe()
+    }
+
+    /// Asks the drainer to look at the outbox now (called after a unit of work committed).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Delivers what the outbox holds until it is empty; returns how many events went out.
+    pub async fn drain_once<S: Store>(&self, store: &S) -> Result<usize, todo_core::StoreError> {
+        let mut delivered = 0;
+        loop {
+            let batch = store.undelivered_events(BATCH).await?;
+            if batch.is_empty() {
+                return Ok(delivered);
+            }
+            let seqs: Vec<u64> = batch.iter().map(|e| e.seq).collect();
+            for entry in batch {
+                // No subscriber is not an error: the event is delivered to nobody.
+                let _ = self.sender.send(Arc::new(entry.event));
+            }
+            store.mark_delivered(&seqs).await?;
+            delivered += seqs.len();
+        }
+    }
+
+    /// Drains the outbox whenever woken, and at least every `interval` (events committed by
+    /// another process on the same database, or a wake-up that was missed), until `shutdown`
+    /// resolves. Undelivered events stay in the outbox across restarts.
+    pub async fn run<S: Store>(
+        self,
+        store: S,
+        interval: Duration,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(e) = self.drain_once(&store).await {
+                tracing::warn!(error = %e, "event bus: draining the outbox failed; retrying");
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use todo_core::ids::UserId;
+    use todo_core::input::CreateTaskInput;
+    use todo_core::memory::MemoryStore;
+    use todo_core::ports::{ManualClock, SequentialIds};
+    use todo_core::service::TaskService;
+
+    #[tokio::test]
+    async fn delivers_in_order_once_and_marks_delivered() {
+        let svc = TaskService::new(
+            MemoryStore::new(),
+            ManualClock::new(Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()),
+            SequentialIds::new(),
+        );
+        let u = UserId::parse("u").unwrap();
+        for t in ["a", "b"] {
+            let input = CreateTaskInput {
+                title: Some(t.into()),
+                ..Default::default()
+            };
+            svc.create_task(&u, &input).await.unwrap();
+        }
+        let bus = EventBus::new();
+        let mut rx = bus.subscribe();
+        assert_eq!(bus.drain_once(svc.store()).await.unwrap(), 4);
+        assert_eq!(
+            bus.drain_once(svc.store()).await.unwrap(),
+            0,
+            "marked delivered"
+        );
+        let mut got = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            got.push(e.payload.event_type());
+        }
+        assert_eq!(
+            got,
+            [
+                "activity-log-created",
+                "task-created",
+                "activity-log-created",
+                "task-created"
+            ]
+        );
+        assert!(svc.store().undelivered_events(10).await.unwrap().is_empty());
+    }
+}

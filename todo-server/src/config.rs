@@ -1,0 +1,256 @@
+//! Configuration from the environment (the contract's variables), with the embedded default
+//! needing none of them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file (the embedded default).
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A variable has a value that cannot be used.
+    #[error("{var}: {reason}")]
+    Invalid {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A variable that this setup needs is not set.
+    #[error("{var} must be set: {why}")]
+    Missing {
+        /// The variable.
+        var: &'static str,
+        /// Why it is needed.
+        why: &'static str,
+    },
+    /// The generated secret of the embedded default could not be read or written.
+    #[error("JWT secret file {path}: {source}")]
+    SecretFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// The server's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TODO_ADDR`, default `127.0.0.1:8080`.
+    pub addr: SocketAddr,
+    /// `DATABASE_URL`, default the SQLite file `todo.db` in the working directory.
+    pub database: Database,
+    /// `TODO_JWT_SECRET`; the embedded default generates one and keeps it beside its database.
+    pub jwt_secret: String,
+    /// `TODO_BODY_LIMIT` in bytes, default 64 KiB.
+    pub body_limit: usize,
+    /// Where the generated secret is kept, when it was generated (for the start-up message).
+    pub secret_file: Option<PathBuf>,
+}
+
+/// The file name of the embedded default's database.
+pub const DEFAULT_SQLITE_FILE: &str = "todo.db";
+
+impl Config {
+    /// Reads the configuration through `var` (the process environment in `main`, a map in tests).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+        let addr = match get("TODO_ADDR") {
+            Some(a) => a.trim().parse().map_err(|e| ConfigError::Invalid {
+                var: "TODO_ADDR",
+                reason: format!("{a:?} is not host:port ({e})"),
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let database = match get("DATABASE_URL") {
+            None => Database::Sqlite(PathBuf::from(DEFAULT_SQLITE_FILE)),
+            Some(u) => parse_database(u.trim())?,
+        };
+        let body_limit = match get("TODO_BODY_LIMIT") {
+            None => 64 * 1024,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1024)
+                .ok_or_else(|| ConfigError::Invalid {
+                    var: "TODO_BODY_LIMIT",
+                    reason: format!("{v:?} is not a number of bytes >= 1024"),
+                })?,
+        };
+        let (jwt_secret, secret_file) = match (get("TODO_JWT_SECRET"), &database) {
+            (Some(s), _) if s.len() < 32 => {
+                return Err(ConfigError::Invalid {
+                    var: "TODO_JWT_SECRET",
+                    reason: "must be at least 32 characters".into(),
+                });
+            }
+            (Some(s), _) => (s, None),
+            (None, Database::Sqlite(path)) => {
+                let file = secret_path(path);
+                (load_or_create_secret(&file)?, Some(file))
+            }
+            (None, Database::Postgres(_)) => {
+                return Err(ConfigError::Missing {
+                    var: "TODO_JWT_SECRET",
+                    why: "only the embedded SQLite default generates its own secret",
+                });
+            }
+        };
+        Ok(Config {
+            addr,
+            database,
+            jwt_secret,
+            body_limit,
+            secret_file,
+        })
+    }
+
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_vars(|k| std::env::var(k).ok())
+    }
+}
+
+fn parse_database(url: &str) -> Result<Database, ConfigError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Database::Postgres(url.to_owned()));
+    }
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = rest.split('?').next().unwrap_or(rest);
+        if path.is_empty() || path == ":memory:" {
+            return Err(ConfigError::Invalid {
+                var: "DATABASE_URL",
+                reason: "a SQLite database must be a file (e.g. sqlite://todo.db)".into(),
+            });
+        }
+        return Ok(Database::Sqlite(PathBuf::from(path)));
+    }
+    Err(ConfigError::Invalid {
+        var: "DATABASE_URL",
+        reason: format!("{url:?}: expected postgres://... or sqlite://FILE"),
+    })
+}
+
+/// The generated secret lives beside the database: `todo.db` -> `todo.db.jwt-secret`.
+fn secret_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".jwt-secret");
+    db.with_file_name(name)
+}
+
+fn load_or_create_secret(file: &Path) -> Result<String, ConfigError> {
+    let err = |source| ConfigError::SecretFile {
+        path: file.to_owned(),
+        source,
+    };
+    match std::fs::read_to_string(file) {
+        Ok(s) if s.trim().len() >= 32 => return Ok(s.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    write_private(file, &secret).map_err(err)?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(file: &Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(file)?;
+    f.write_all(secret.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(file: &Path, secret: &str) -> std::io::Result<()> {
+    std::fs::write(file, secret)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Config::from_vars(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn embedded_default_generates_and_keeps_a_secret() {
+        let dir = std::env::temp_dir().join(format!("todo-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("x.db");
+        let url = format!("sqlite://{}", db.display());
+        let a = cfg(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(a.database, Database::Sqlite(db.clone()));
+        assert_eq!(a.addr.to_string(), "127.0.0.1:8080");
+        assert!(a.jwt_secret.len() >= 32);
+        let b = cfg(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(a.jwt_secret, b.jwt_secret, "kept beside the database");
+        assert_eq!(b.secret_file, Some(dir.join("x.db.jwt-secret")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn postgres_needs_a_secret_and_bad_values_are_named() {
+        let e = cfg(&[("DATABASE_URL", "postgres://u@h/db")]).unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::Missing {
+                var: "TODO_JWT_SECRET",
+                ..
+            }
+        ));
+        let ok = cfg(&[
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("TODO_JWT_SECRET", &"s".repeat(32)),
+        ])
+        .unwrap();
+        assert_eq!(ok.database, Database::Postgres("postgres://u@h/db".into()));
+        for (k, v) in [
+            ("TODO_ADDR", "nope"),
+            ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", "sqlite::memory:"),
+            ("TODO_BODY_LIMIT", "12"),
+            ("TODO_JWT_SECRET", "short"),
+        ] {
+            let e = cfg(&[(k, v), ("DATABASE_URL", "postgres://u@h/db")]
+                .iter()
+                .rev()
+                .copied()
+                .collect::<Vec<_>>())
+            .unwrap_err();
+            assert!(e.to_string().contains(k), "{k}={v}: {e}");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The activity log route.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::query::ActivityQuery;
+
+use super::AppState;
+use super::auth::AuthUser;
+use super::dto::{ActivityDto, ActivityListDto};
+use super::error::ApiError;
+use super::extract::QueryPairs;
+
+/// `GET /activity-logs?limit&offset` -> `{activity_logs,total,limit,offset}`, newest first.
+pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+    AuthUser(user): AuthUser,
+    State(st): State<AppState<S, C, I>>,
+    query: QueryPairs,
+) -> Result<Json<ActivityListDto>, ApiError> {
+    let q = ActivityQuery::from_pairs(query.iter())
+        .map_err(|e| ApiError::validation(StatusCode::BAD_REQUEST, &e))?;
+    let page = st.service.activity(&user, &q).await?;
+    Ok(Json(ActivityListDto {
+        activity_logs: page.entries.iter().map(ActivityDto::from).collect(),
+        total: page.total,
+        limit: q.limit.get(),
+        offset: q.offset,
+    }))
+}

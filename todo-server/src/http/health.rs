@@ -1,0 +1,37 @@
+//! Liveness and readiness probes (unauthenticated, outside the `/api` prefix).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use todo_core::ports::{Clock, IdSource, Store};
+
+use super::AppState;
+
+/// `GET /healthz`: the process is up and serving.
+pub async fn healthz() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+/// `GET /readyz`: the database answers (one round trip to the outbox, the table every write
+/// goes through). 503 `UNAVAILABLE` in the contract's error format otherwise.
+pub async fn readyz<S, C, I>(State(state): State<AppState<S, C, I>>) -> Response
+where
+    S: Store + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+{
+    match state.service.store().undelivered_events(1).await {
+        Ok(_) => Json(json!({"status": "ready", "database": "ok"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database check failed");
+            // Plain text: the error layer turns it into the contract's error body.
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database does not answer",
+            )
+                .into_response()
+        }
+    }
+}

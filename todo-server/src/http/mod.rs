@@ -1,0 +1,193 @@
+//! HTTP: the REST API of the contract over axum, for every store, clock and id source.
+//!
+//! - [`router`] serves every route under `/api/v1/{user_id}/...` and the same under
+//!   `/api/{user_id}/...` (older clients).
+//! - Auth ([`auth`]): `Authorization: Bearer <JWT>` (HS256, `sub` = user id, `exp` enforced).
+//!   No/invalid/expired token -> 401 `UNAUTHORIZED`; an invalid `{user_id}` path segment -> 400
+//!   `VALIDATION_ERROR` (field `user_id`); a token for another user -> 403 `FORBIDDEN`.
+//! - Errors ([`error`]): every error response, including axum's own rejections, unknown routes
+//!   (404) and wrong methods (405), has the body
+//!   `{"error": {"code","message","details","request_id","timestamp"}}`.
+//! - Every response carries `x-request-id` (a valid incoming one is kept, else a UUID).
+//! - A second `DELETE` of a task or tag answers 404 (the first one removed it).
+
+pub mod activity;
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod tags;
+pub mod tasks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue};
+use axum::routing::{delete, get, patch, post};
+use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::service::TaskService;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+pub use auth::{AuthConfig, AuthError, Claims, issue_token};
+pub use error::ApiError;
+
+/// The header that carries the request id.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The default limit of a request body: 64 KiB.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// The longest incoming `x-request-id` that is kept; a longer or odd one is replaced by a UUID.
+pub const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// What every handler needs: the service, the auth configuration and the limits.
+pub struct AppState<S, C, I> {
+    /// The use cases.
+    pub service: Arc<TaskService<S, C, I>>,
+    /// How tokens are checked.
+    pub auth: Arc<AuthConfig>,
+    /// The largest accepted request body in bytes (413 above it).
+    pub body_limit: usize,
+}
+
+impl<S, C, I> Clone for AppState<S, C, I> {
+    fn clone(&self) -> Self {
+        AppState {
+            service: Arc::clone(&self.service),
+            auth: Arc::clone(&self.auth),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+impl<S, C, I> AppState<S, C, I> {
+    /// A state with the default body limit ([`DEFAULT_BODY_LIMIT`]).
+    pub fn new(service: Arc<TaskService<S, C, I>>, auth: AuthConfig) -> Self {
+        AppState {
+            service,
+            auth: Arc::new(auth),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// Sets the largest accepted request body in bytes.
+    #[must_use]
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+}
+
+/// The routes of one user, relative to `/api/v1/{user_id}` (and `/api/{user_id}`).
+fn user_routes<S, C, I>() -> Router<AppState<S, C, I>>
+where
+    S: Store + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+{
+    Router::new()
+        .route(
+            "/tasks",
+            post(tasks::create::<S, C, I>).get(tasks::list::<S, C, I>),
+        )
+        .route(
+            "/tasks/{task_id}",
+            get(tasks::get_one::<S, C, I>)
+                .put(tasks::update::<S, C, I>)
+                .delete(tasks::remove::<S, C, I>),
+        )
+        .route(
+            "/tasks/{task_id}/complete",
+            patch(tasks::complete::<S, C, I>),
+        )
+        .route("/tasks/{task_id}/tags", post(tasks::attach_tag::<S, C, I>))
+        .route(
+            "/tasks/{task_id}/tags/{tag_id}",
+            delete(tasks::detach_tag::<S, C, I>),
+        )
+        .route(
+            "/tasks/{task_id}/reminder",
+            post(tasks::set_reminder::<S, C, I>).delete(tasks::cancel_reminder::<S, C, I>),
+        )
+        .route(
+            "/tags",
+            get(tags::list::<S, C, I>).post(tags::create::<S, C, I>),
+        )
+        .route(
+            "/tags/{tag_id}",
+            axum::routing::put(tags::update::<S, C, I>).delete(tags::remove::<S, C, I>),
+        )
+        .route("/activity-logs", get(activity::list::<S, C, I>))
+}
+
+/// Keeps an incoming `x-request-id` only when it is short and made of safe characters, so that
+/// it can be echoed in headers, bodies and logs; otherwise a fresh UUID is generated.
+async fn sanitize_request_id(mut req: Request) -> Request {
+    let name = HeaderName::from_static(REQUEST_ID_HEADER);
+    let valid = req.headers().get_all(&name).iter().count() == 1
+        && req.headers().get(&name).is_some_and(valid_request_id);
+    if !valid {
+        req.headers_mut().remove(&name);
+    }
+    req
+}
+
+fn valid_request_id(v: &HeaderValue) -> bool {
+    let b = v.as_bytes();
+    !b.is_empty()
+        && b.len() <= MAX_REQUEST_ID_LEN
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b':'))
+}
+
+/// The routes of the contract under both prefixes (`/api/v1/{user_id}` and `/api/{user_id}`),
+/// without the error and request-id layers: for a caller that merges more routes before
+/// calling [`finish`]. Most callers want [`router`].
+pub fn routes<S, C, I>() -> Router<AppState<S, C, I>>
+where
+    S: Store + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+{
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz::<S, C, I>))
+        .nest("/api/v1/{user_id}", user_routes())
+        .nest("/api/{user_id}", user_routes())
+}
+
+/// Completes a router: 404 `NOT_FOUND` for unknown routes, every error response (also 405,
+/// 413, axum's rejections) in the contract's format, `x-request-id` on every response. Layers
+/// apply to the routes present when this is called, so merge every route in first.
+pub fn finish<S, C, I>(routes: Router<AppState<S, C, I>>, state: AppState<S, C, I>) -> Router
+where
+    S: Store + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+{
+    let name = HeaderName::from_static(REQUEST_ID_HEADER);
+    routes
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::finish_errors::<S, C, I>,
+        ))
+        .layer(PropagateRequestIdLayer::new(name.clone()))
+        .layer(SetRequestIdLayer::new(name, MakeRequestUuid))
+        .layer(axum::middleware::map_request(sanitize_request_id))
+        .with_state(state)
+}
+
+/// The REST API of the contract: every route under `/api/v1/{user_id}` and `/api/{user_id}`,
+/// the error format on every error (also for unknown routes and wrong methods), and
+/// `x-request-id` on every response. Equals `finish(routes(), state)`.
+pub fn router<S, C, I>(state: AppState<S, C, I>) -> Router
+where
+    S: Store + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+{
+    finish(routes(), state)
+}

@@ -1,0 +1,173 @@
+//! Task routes: parse, call the service, map errors.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use todo_core::error::{ErrorCode, FieldError};
+use todo_core::ids::TagId;
+use todo_core::input::{CreateTaskInput, InputBody, SetReminderInput, UpdateTaskInput};
+use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::query::TaskQuery;
+
+use super::AppState;
+use super::auth::AuthUser;
+use super::dto::{CancelledReminderDto, ReminderDto, TaskDto, TaskListDto};
+use super::error::ApiError;
+use super::extract::{JsonBody, OptionalJsonBody, PathIds, QueryPairs};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Body of `POST /tasks/{task_id}/tags`: `{"tag_id": <id>}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AttachTagInput {
+    /// The tag to attach (required).
+    #[serde(default)]
+    pub tag_id: Option<TagId>,
+}
+
+impl InputBody for AttachTagInput {
+    const FIELDS: &'static [&'static str] = &["tag_id"];
+}
+
+/// Optional body of `PATCH /tasks/{task_id}/complete`: `{"completed": bool}`; absent (or
+/// `null`) toggles.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CompleteInput {
+    /// The state to set; `None` toggles.
+    #[serde(default)]
+    pub completed: Option<bool>,
+}
+
+impl InputBody for CompleteInput {
+    const FIELDS: &'static [&'static str] = &["completed"];
+}
+
+/// `POST /tasks` -> 201 task.
+pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+    AuthUser(user): AuthUser,
+    State(st): State<AppState<S, C, I>>,
+    JsonBody(input): JsonBody<CreateTaskInput>,
+) -> Result<(StatusCode, Json<TaskDto>)> {
+    let view = st.service.create_task(&user, &input).await?;
+    Ok((StatusCode::CREATED, Json(TaskDto::from(&view))))
+}
+
+/// `GET /tasks` -> `{tasks,total,limit,offset}`.
+pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+    AuthUser(user): AuthUser,
+    State(st): State<AppState<S, C, I>>,
+    query: QueryPairs,
+) -> Result<Json<TaskListDto>> {
+    let q = TaskQuery::from_pairs(query.iter())
+        .map_err(|e| ApiError::validation(StatusCode::BAD_REQUEST, &e))?;
+    let page = st.service.list_tasks(&user, &q).await?;
+    Ok(Json(TaskListDto {
+        tasks: page.items.iter().map(TaskDto::from).collect(),
+        total: page.total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
+}
+
+/// `GET /tasks/{task_id}`.
+pub async fn get_one<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+    AuthUser(user): AuthUser,
+    State(st): State<AppState<S, C, I>>,
+    ids: PathIds,
+) -> Result<Json<TaskDto>> {
+    let view = st.service.get_task(&user, ids.task_id()?).await?;
+    Ok(Json(TaskDto::from(&view)))
+}
+
+/// `PUT /tasks/{task_id}`: partial update.
+pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+    AuthUser(user): AuthUser,
+    State(st): State<AppState<S, C, I>>,
+    ids: PathIds,
+    JsonBody(input): JsonBody<UpdateTaskInput>,
+) -> Result<Json<TaskDto>> {
+    let view = st
+        .service
+        .update_task(&user, ids.task_id()?, &input)
+        .await?;
+    Ok(Json(TaskDto::from(&view)))
+}
+
+/// `PATCH /tasks/{task_id}/complete`: toggles, or sets `{"completed": bool}`.
+pub async fn complete<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+    AuthUser(user): AuthUser,
+    State(st): State<AppState<S, C, I>>,
+    ids: PathIds,
+    OptionalJsonBody(input): OptionalJsonBody<CompleteInput>,
+) -> Result<Json<TaskDto>> {
+    let id = ids.task_id()?;
+    let completed = input.and_then(|i| i.completed);
+    let view = st.service.set_completed(&user, id, completed).await?;
+    Ok(Json(TaskDto::from(&view)))
+}
+
+/// `DELETE /tasks/{task_id}` -> 204 (a second delete -> 404).
+pub async fn remove<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+    AuthUser(user): AuthUser,
+    State(st): State<AppState<S, C, I>>,
+    ids: PathIds,
+) -> Result<StatusCode> {
+    st.service.delete_task(&user, ids.task_id()?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /tasks/{task_id}/tags` `{"tag_id"}` -> 201 task (409 if attached already).
+pub async fn attach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+    AuthUser(user): AuthUser,
+    State(st): State<AppState<S, C, I>>,
+    ids: PathIds,
+    JsonBody(input): JsonBody<AttachTagInput>,
+) -> Result<(StatusCode, Json<TaskDto>)> {
+    let id = ids.task_id()?;
+    let tag = input.tag_id.ok_or_else(|| {
+        ApiError::validation(
+            StatusCode::BAD_REQUEST,
+            &FieldError::new("tag_id", ErrorCode::Required, "tag_id is required").into(),
+        )
+    })?;
+    let view = st.service.attach_tag(&user, id, tag).await?;
+    Ok((StatusCode::CREATED, Json(TaskDto::from(&view))))
+}
+
+/// `DELETE /tasks/{task_id}/tags/{tag_id}` -> the task.
+pub async fn detach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+    AuthUser(user): AuthUser,
+    State(st): State<AppState<S, C, I>>,
+    ids: PathIds,
+) -> Result<Json<TaskDto>> {
+    let view = st
+        .service
+        .detach_tag(&user, ids.task_id()?, ids.tag_id()?)
+        .await?;
+    Ok(Json(TaskDto::from(&view)))
+}
+
+/// `POST /tasks/{task_id}/reminder` -> 201 reminder.
+pub async fn set_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+    AuthUser(user): AuthUser,
+    State(st): State<AppState<S, C, I>>,
+    ids: PathIds,
+    JsonBody(input): JsonBody<SetReminderInput>,
+) -> Result<(StatusCode, Json<ReminderDto>)> {
+    let r = st
+        .service
+        .set_reminder(&user, ids.task_id()?, &input)
+        .await?;
+    Ok((StatusCode::CREATED, Json(ReminderDto::from(&r))))
+}
+
+/// `DELETE /tasks/{task_id}/reminder` -> `{id, status: "cancelled", cancelled_at}`.
+pub async fn cancel_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+    AuthUser(user): AuthUser,
+    State(st): State<AppState<S, C, I>>,
+    ids: PathIds,
+) -> Result<Json<CancelledReminderDto>> {
+    let r = st.service.cancel_reminder(&user, ids.task_id()?).await?;
+    Ok(Json(CancelledReminderDto::from(&r)))
+}

@@ -1,0 +1,8 @@
+//! The todo server: the HTTP host of `todo-core`, its storage adapters (SQLite, the embedded
+//! default, and PostgreSQL) and the outbox that carries every change's events.
+
+pub mod bus;
+pub mod config;
+pub mod http;
+pub mod storage;
+pub mod system;

@@ -1,0 +1,178 @@
+//! `todo-server`: runs the server (the default), or prints a token for a user.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use clap::{Parser, Subcommand};
+use todo_core::ports::Store;
+use todo_core::service::TaskService;
+use todo_server::bus::EventBus;
+use todo_server::config::{Config, Database};
+use todo_server::http::{self, AppState, AuthConfig};
+use todo_server::storage::{PgStore, SqliteStore};
+use todo_server::system::{RandomIds, SystemClock};
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "The todo server. Configuration comes from the environment (see README)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (what happens without a command).
+    Serve,
+    /// Print a JWT for a user, signed with the configured secret.
+    Token {
+        /// The user id (the token's `sub`).
+        #[arg(long)]
+        user: String,
+        /// How long the token is valid, e.g. 30m, 24h, 7d.
+        #[arg(long, default_value = "24h")]
+        ttl: humantime::Duration,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("todo-server: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Token { user, ttl } => token(&config, &user, ttl.into()),
+        Command::Serve => serve(config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("todo-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn token(config: &Config, user: &str, ttl: Duration) -> Result<(), BoxError> {
+    let user = todo_core::ids::UserId::parse(user)?;
+    let token = http::issue_token(config.jwt_secret.as_bytes(), &user, ttl)?;
+    println!("{token}");
+    Ok(())
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn serve(config: Config) -> Result<(), BoxError> {
+    match config.database.clone() {
+        Database::Sqlite(path) => {
+            let url = format!("sqlite://{}", path.display());
+            run(SqliteStore::connect(&url).await?, config).await
+        }
+        Database::Postgres(url) => run(PgStore::connect(&url).await?, config).await,
+    }
+}
+
+async fn run<S: Store + Clone + 'static>(store: S, config: Config) -> Result<(), BoxError> {
+    let bus = EventBus::new();
+    let (stop_tx, _) = watch::channel(false);
+    let drainer = {
+        let bus = bus.clone();
+        let store = store.clone();
+        let mut stop = stop_tx.subscribe();
+        tokio::spawn(bus.run(store, Duration::from_millis(200), async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }))
+    };
+    let service = Arc::new(TaskService::new(store, SystemClock, RandomIds));
+    let state = AppState::new(service, AuthConfig::new(config.jwt_secret.as_bytes()))
+        .with_body_limit(config.body_limit);
+    let wake = bus.clone();
+    let app: Router =
+        http::router(state).layer(middleware::from_fn(move |req: Request, next: Next| {
+            let wake = wake.clone();
+            async move { wake_after_mutation(wake, req, next).await }
+        }));
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    print_banner(&config, addr);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
+        .await?;
+    let _ = drainer.await;
+    tracing::info!("stopped; undelivered events stay in the outbox");
+    Ok(())
+}
+
+/// Wakes the event bus after a request that may have committed a change.
+async fn wake_after_mutation(bus: EventBus, req: Request, next: Next) -> Response {
+    let mutating = !req.method().is_safe();
+    let res = next.run(req).await;
+    if mutating {
+        bus.wake();
+    }
+    res
+}
+
+fn print_banner(config: &Config, addr: std::net::SocketAddr) {
+    let db = match &config.database {
+        Database::Sqlite(p) => format!("SQLite file {}", p.display()),
+        Database::Postgres(_) => "PostgreSQL".to_owned(),
+    };
+    println!("todo-server listening on http://{addr} ({db})");
+    if let Some(f) = &config.secret_file {
+        println!("JWT secret generated and kept in {}", f.display());
+    }
+    println!("get a token:   cargo run -p todo-server -- token --user alice");
+    println!(
+        "then:          curl -H \"Authorization: Bearer $TOKEN\" http://{addr}/api/v1/alice/tasks"
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

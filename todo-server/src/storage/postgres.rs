@@ -1,0 +1,125 @@
+//! The PostgreSQL adapter. Units of work are READ COMMITTED transactions that lock the rows
+//! they read: tasks `FOR UPDATE`, tags `FOR SHARE`, so two units completing one task run one
+//! after the other and a tag cannot be deleted under a unit that attaches it.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use todo_core::EventId;
+
+use super::error::map_migrate_err;
+use super::shared::sql_store;
+
+type Db = sqlx::Postgres;
+
+const FOR_UPDATE: &str = " FOR UPDATE OF t";
+const FOR_SHARE: &str = " FOR SHARE OF g";
+const TAG_IDS: &str =
+    "(SELECT string_agg(tt.tag_id::text, ',') FROM task_tags tt WHERE tt.task_id = t.id)";
+const TITLE_ORDER: &str = "t.title_key COLLATE \"C\"";
+const NAME_KEY_ORDER: &str = "g.name_key COLLATE \"C\"";
+
+/// The migrations of the PostgreSQL schema (`migrations/postgres`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// The PostgreSQL store. Cheap to clone (a pool handle).
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:5432/db`) and runs the migrations.
+    ///
+    /// # Errors
+    /// `StoreError::Unavailable` when the database cannot be reached; `Other` when migrating fails.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, 10).await
+    }
+
+    /// [`PgStore::connect`] with a pool of at most `max_connections`.
+    ///
+    /// # Errors
+    /// As [`PgStore::connect`].
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(map_err)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let store = Self::from_pool(pool);
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A store over an existing pool (not migrated: call [`PgStore::migrate`]).
+    pub fn from_pool(pool: PgPool) -> Self {
+        PgStore { pool }
+    }
+
+    /// Applies the pending migrations.
+    ///
+    /// # Errors
+    /// `StoreError::Other` when a migration fails.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(map_migrate_err)
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn enc_ts(t: DateTime<Utc>) -> DateTime<Utc> {
+    t
+}
+
+fn ts(row: &DbRow, col: &str) -> Result<DateTime<Utc>, StoreError> {
+    row.try_get(col).map_err(map_err)
+}
+
+fn ts_opt(row: &DbRow, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    row.try_get(col).map_err(map_err)
+}
+
+fn enc_event_id(id: EventId) -> uuid::Uuid {
+    id.get()
+}
+
+/// A unit of work: a READ COMMITTED transaction; dropping it rolls back.
+pub struct PgTx {
+    tx: sqlx::Transaction<'static, Db>,
+    /// Outbox events appended in this unit, written on commit.
+    events: Vec<DomainEvent>,
+}
+
+impl std::fmt::Debug for PgTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgTx")
+    }
+}
+
+impl PgTx {
+    #[allow(clippy::unnecessary_wraps)]
+    fn conn(&mut self) -> Result<&mut sqlx::PgConnection, StoreError> {
+        Ok(&mut *self.tx)
+    }
+
+    async fn finish(mut self) -> Result<(), StoreError> {
+        write_events(&mut self.tx, &self.events).await?;
+        self.tx.commit().await.map_err(map_err)
+    }
+}
+
+async fn begin_unit(store: &PgStore) -> Result<PgTx, StoreError> {
+    Ok(PgTx {
+        tx: store.pool.begin().await.map_err(map_err)?,
+        events: Vec::new(),
+    })
+}
+
+sql_store!(PgStore, PgTx);

@@ -1,0 +1,163 @@
+//! Black-box: the real `todo-server` binary, started the way a user starts it (no
+//! configuration but a free port and a fresh working directory), answers over real HTTP, mints
+//! tokens, keeps its generated secret, and stops gracefully on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    base: String,
+    dir: PathBuf,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_todo-server"))
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TODO_ADDR", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().unwrap().unwrap();
+        // "todo-server listening on http://127.0.0.1:PORT (SQLite file todo.db)"
+        let base = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_owned();
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            base,
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn token(&self, user: &str) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_todo-server"))
+            .args(["token", "--user", user, "--ttl", "10m"])
+            .current_dir(&self.dir)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+#[test]
+fn embedded_default_serves_and_stops_gracefully() {
+    let dir = std::env::temp_dir().join(format!("todo-proc-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = Server::start(&dir);
+    assert!(
+        dir.join("todo.db").exists(),
+        "the SQLite file is in the working directory"
+    );
+    assert!(
+        dir.join("todo.db.jwt-secret").exists(),
+        "the generated secret is kept beside it"
+    );
+    let a = agent();
+    let token = server.token("alice");
+    let auth = format!("Bearer {token}");
+
+    let r = a.get(format!("{}/healthz", server.base)).call().unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("x-request-id"));
+    let ready: Value = a
+        .get(format!("{}/readyz", server.base))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(ready["database"], "ok");
+
+    let mut r = a
+        .post(format!("{}/api/v1/alice/tasks", server.base))
+        .header("Authorization", &auth)
+        .send_json(json!({"title": "Standup", "due_datetime": "2030-01-02T09:00:00Z", "recurrence_pattern": "daily"}))
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let task: Value = r.body_mut().read_json().unwrap();
+    let id = task["id"].as_i64().unwrap();
+
+    let mut r = a
+        .patch(format!("{}/api/alice/tasks/{id}/complete", server.base))
+        .header("Authorization", &auth)
+        .send_empty()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let done: Value = r.body_mut().read_json().unwrap();
+    assert_eq!(done["completed"], true);
+    let next = done["next_task_id"].as_i64().unwrap();
+
+    let mut r = a
+        .get(format!("{}/api/v1/alice/tasks?status=pending", server.base))
+        .header("Authorization", &auth)
+        .call()
+        .unwrap();
+    let page: Value = r.body_mut().read_json().unwrap();
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["tasks"][0]["id"], next);
+    assert_eq!(page["tasks"][0]["due_datetime"], "2030-01-03T09:00:00Z");
+
+    // Another user's token on alice's path: 403 in the error format.
+    let bob = format!("Bearer {}", server.token("bob"));
+    let mut r = a
+        .get(format!("{}/api/v1/alice/tasks", server.base))
+        .header("Authorization", &bob)
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let err: Value = r.body_mut().read_json().unwrap();
+    assert_eq!(err["error"]["code"], "FORBIDDEN");
+
+    let status = server.stop();
+    assert!(status.success(), "graceful stop exits 0, got {status:?}");
+
+    // The data and the secret survive a restart: the old token still works.
+    let server = Server::start(&dir);
+    let mut r = agent()
+        .get(format!("{}/api/v1/alice/tasks", server.base))
+        .header("Authorization", &auth)
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page: Value = r.body_mut().read_json().unwrap();
+    assert_eq!(page["total"], 2);
+    assert!(server.stop().success());
+    std::fs::remove_dir_all(&dir).ok();
+}

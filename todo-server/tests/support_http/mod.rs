@@ -1,0 +1,258 @@
+//! Shared helpers of the HTTP API tests: an app over the in-memory store (or a store that fails
+//! on demand), tokens, and requests that check the contract's invariants on every response.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use chrono::{DateTime, TimeZone as _, Utc};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use todo_core::error::StoreError;
+use todo_core::ids::{TaskId, UserId};
+use todo_core::memory::{MemoryStore, MemoryTx};
+use todo_core::model::{Reminder, Task};
+use todo_core::ports::{
+    ActivityPage, ManualClock, OutboxEntry, SequentialIds, Store, TagWithCount,
+};
+use todo_core::query::{Page, TaskQuery};
+use todo_core::service::TaskService;
+use todo_server::http::{AppState, AuthConfig, issue_token, router};
+use tower::ServiceExt;
+
+pub const SECRET: &[u8] = b"test-secret-of-the-http-api";
+
+/// The service clock's start: 2026-02-15T10:00:00Z.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 2, 15, 10, 0, 0).unwrap()
+}
+
+/// A store that delegates to the in-memory store and fails with a chosen error when told to.
+#[derive(Clone, Default)]
+pub struct FailingStore {
+    pub inner: MemoryStore,
+    pub fail: Arc<Mutex<Option<StoreError>>>,
+}
+
+impl FailingStore {
+    fn check(&self) -> Result<(), StoreError> {
+        match self.fail.lock().unwrap().clone() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Store for FailingStore {
+    type Tx = MemoryTx;
+
+    async fn begin(&self) -> Result<MemoryTx, StoreError> {
+        self.check()?;
+        self.inner.begin().await
+    }
+    async fn task(&self, user: &UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
+        self.check()?;
+        self.inner.task(user, id).await
+    }
+    async fn list_tasks(&self, user: &UserId, q: &TaskQuery) -> Result<Page<Task>, StoreError> {
+        self.check()?;
+        self.inner.list_tasks(user, q).await
+    }
+    async fn list_tags(&self, user: &UserId) -> Result<Vec<TagWithCount>, StoreError> {
+        self.check()?;
+        self.inner.list_tags(user).await
+    }
+    async fn list_activity(
+        &self,
+        user: &UserId,
+        limit: u32,
+        offset: u64,
+    ) -> Result<ActivityPage, StoreError> {
+        self.check()?;
+        self.inner.list_activity(user, limit, offset).await
+    }
+    async fn pending_reminders(
+        &self,
+        user: &UserId,
+        tasks: &[TaskId],
+    ) -> Result<Vec<Reminder>, StoreError> {
+        self.check()?;
+        self.inner.pending_reminders(user, tasks).await
+    }
+    async fn undelivered_events(&self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.inner.undelivered_events(limit).await
+    }
+    async fn mark_delivered(&self, seqs: &[u64]) -> Result<(), StoreError> {
+        self.inner.mark_delivered(seqs).await
+    }
+}
+
+pub type Service<S> = TaskService<S, ManualClock, SequentialIds>;
+
+/// A router over a service, with the service kept for inspection.
+pub struct TestApp<S> {
+    pub router: Router,
+    pub service: Arc<Service<S>>,
+}
+
+/// A response, its JSON body parsed (`Null` when empty).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    /// Asserts the contract's error body with this status and code; returns `details`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        let e = &self.body["error"];
+        assert_eq!(e["code"], code, "body: {}", self.body);
+        assert!(e["message"].is_string(), "body: {}", self.body);
+        assert!(e.get("details").is_some(), "body: {}", self.body);
+        assert!(e["timestamp"].as_str().unwrap().ends_with('Z'));
+        let rid = self.headers["x-request-id"].to_str().unwrap();
+        assert_eq!(e["request_id"], rid, "request_id in body = header");
+        assert_eq!(
+            self.headers["content-type"].to_str().unwrap(),
+            "application/json"
+        );
+        assert_eq!(
+            self.body.as_object().unwrap().len(),
+            1,
+            "only the error key: {}",
+            self.body
+        );
+        &e["details"]
+    }
+
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        &self.body
+    }
+}
+
+pub fn app() -> TestApp<MemoryStore> {
+    app_with(MemoryStore::new(), 64 * 1024)
+}
+
+pub fn app_with<S: Store + 'static>(store: S, body_limit: usize) -> TestApp<S> {
+    let service = Arc::new(TaskService::new(
+        store,
+        ManualClock::new(t0()),
+        SequentialIds::new(),
+    ));
+    let state = AppState::new(Arc::clone(&service), AuthConfig::new(SECRET.to_vec()))
+        .with_body_limit(body_limit);
+    TestApp {
+        router: router(state),
+        service,
+    }
+}
+
+pub fn token(user: &str) -> String {
+    issue_token(
+        SECRET,
+        &UserId::parse(user).unwrap(),
+        Duration::from_secs(3600),
+    )
+    .unwrap()
+}
+
+impl<S: Store + 'static> TestApp<S> {
+    /// Sends a request; checks `x-request-id` on the response.
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        assert!(
+            headers.get("x-request-id").is_some_and(|v| !v.is_empty()),
+            "x-request-id on every response ({status})"
+        );
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!(
+                    "non-JSON body ({status}): {e}: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request as `user` (bearer token of `user`) with an optional JSON body.
+    pub async fn call(&self, method: &str, path: &str, user: &str, body: Option<Value>) -> Resp {
+        let mut b = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(path)
+            .header("authorization", format!("Bearer {}", token(user)));
+        let body = match body {
+            Some(v) => {
+                b = b.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(&v).unwrap())
+            }
+            None => Body::empty(),
+        };
+        self.send(b.body(body).unwrap()).await
+    }
+
+    /// A request with a raw body and content type.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        user: &str,
+        content_type: Option<&str>,
+        body: impl Into<Body>,
+    ) -> Resp {
+        let mut b = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(path)
+            .header("authorization", format!("Bearer {}", token(user)));
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct);
+        }
+        self.send(b.body(body.into()).unwrap()).await
+    }
+
+    /// The number of activity entries of a user (every committed mutation writes one).
+    pub async fn activity_total(&self, user: &str) -> u64 {
+        let r = self
+            .call("GET", &format!("/api/v1/{user}/activity-logs"), user, None)
+            .await;
+        r.ok(200)["total"].as_u64().unwrap()
+    }
+
+    pub async fn create_task(&self, user: &str, body: Value) -> Value {
+        let r = self
+            .call("POST", &format!("/api/v1/{user}/tasks"), user, Some(body))
+            .await;
+        r.ok(201).clone()
+    }
+
+    pub async fn create_tag(&self, user: &str, name: &str) -> Value {
+        let r = self
+            .call(
+                "POST",
+                &format!("/api/v1/{user}/tags"),
+                user,
+                Some(serde_json::json!({ "name": name })),
+            )
+            .await;
+        r.ok(201).clone()
+    }
+}
