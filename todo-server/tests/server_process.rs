@@ -10,19 +10,31 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod support;
+
 struct Server {
     child: Child,
     base: String,
     dir: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
     fn start(dir: &Path) -> Server {
+        Server::start_with(dir, &[])
+    }
+
+    fn start_with(dir: &Path, env: &[(&str, &str)]) -> Server {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         let mut child = Command::new(env!("CARGO_BIN_EXE_todo-server"))
             .current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("TODO_ADDR", "127.0.0.1:0")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -41,6 +53,7 @@ impl Server {
             child,
             base,
             dir: dir.to_owned(),
+            env,
         }
     }
 
@@ -49,6 +62,7 @@ impl Server {
             .args(["token", "--user", user, "--ttl", "10m"])
             .current_dir(&self.dir)
             .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .unwrap();
         assert!(out.status.success());
@@ -158,6 +172,75 @@ fn embedded_default_serves_and_stops_gracefully() {
     assert_eq!(r.status(), 200);
     let page: Value = r.body_mut().read_json().unwrap();
     assert_eq!(page["total"], 2);
+    assert!(server.stop().success());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn postgres_concurrent_completions_over_http_create_one_instance() {
+    let Some(_) = support::pg_url() else { return };
+    let url = support::run(support::fresh_pg_database());
+    let dir = std::env::temp_dir().join(format!("todo-proc-pg-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = "a-test-secret-that-is-long-enough-0123456789";
+    let server = Server::start_with(&dir, &[("DATABASE_URL", &url), ("TODO_JWT_SECRET", secret)]);
+    assert!(
+        !dir.join("todo.db").exists(),
+        "PostgreSQL, not the embedded default"
+    );
+    let auth = format!("Bearer {}", server.token("carol"));
+    let mut r = agent()
+        .post(format!("{}/api/v1/carol/tasks", server.base))
+        .header("Authorization", &auth)
+        .send_json(json!({"title": "Backup", "due_datetime": "2030-01-02T09:00:00Z", "rrule": "FREQ=WEEKLY;BYDAY=MO,WE"}))
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.body_mut().read_json::<Value>().unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (base, auth) = (server.base.clone(), auth.clone());
+            std::thread::spawn(move || {
+                agent()
+                    .patch(format!("{base}/api/v1/carol/tasks/{id}/complete"))
+                    .header("Authorization", &auth)
+                    .send_json(json!({"completed": true}))
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 200);
+    }
+    let mut r = agent()
+        .get(format!("{}/api/v1/carol/tasks?sort_order=asc", server.base))
+        .header("Authorization", &auth)
+        .call()
+        .unwrap();
+    let page: Value = r.body_mut().read_json().unwrap();
+    assert_eq!(page["total"], 2, "exactly one next instance: {page}");
+    assert_eq!(page["tasks"][1]["parent_task_id"], id);
+    assert_eq!(page["tasks"][1]["due_datetime"], "2030-01-07T09:00:00Z");
+    let mut r = agent()
+        .get(format!(
+            "{}/api/v1/carol/activity-logs?limit=100",
+            server.base
+        ))
+        .header("Authorization", &auth)
+        .call()
+        .unwrap();
+    let log: Value = r.body_mut().read_json().unwrap();
+    let completed = log["activity_logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "task-completed")
+        .count();
+    assert_eq!(completed, 1);
     assert!(server.stop().success());
     std::fs::remove_dir_all(&dir).ok();
 }
