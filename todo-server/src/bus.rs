@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus::{IntCounter, IntGauge};
 use todo_core::events::DomainEvent;
 use todo_core::ports::Store;
 use tokio::sync::{Notify, broadcast};
@@ -20,6 +21,38 @@ const BATCH: u32 = 500;
 pub struct EventBus {
     sender: broadcast::Sender<Arc<DomainEvent>>,
     wake: Arc<Notify>,
+    metrics: BusMetrics,
+}
+
+/// What the bus reports: the outbox depth it last saw and the events it delivered. The
+/// collectors belong to no registry; [`crate::http::Metrics::register_bus`] adds them to one
+/// (each app instance has its own registry, so tests in one process do not interfere).
+#[derive(Debug, Clone)]
+pub struct BusMetrics {
+    /// `todo_outbox_depth`: undelivered events as of the bus's last look at the outbox: the
+    /// size of the batch it read (the head of the outbox, at most 500), 0 once a pass emptied
+    /// it. When delivery fails it keeps the batch size, so a stuck outbox shows.
+    pub outbox_depth: IntGauge,
+    /// `todo_events_delivered_total`: events handed to the subscribers and marked delivered.
+    pub delivered: IntCounter,
+}
+
+impl BusMetrics {
+    fn new() -> Self {
+        #[allow(clippy::expect_used)] // constant, valid names and help texts
+        BusMetrics {
+            outbox_depth: IntGauge::new(
+                "todo_outbox_depth",
+                "Undelivered events in the outbox as of the event bus's last look",
+            )
+            .expect("valid metric"),
+            delivered: IntCounter::new(
+                "todo_events_delivered_total",
+                "Events delivered by the event bus and marked delivered in the outbox",
+            )
+            .expect("valid metric"),
+        }
+    }
 }
 
 impl Default for EventBus {
@@ -35,7 +68,13 @@ impl EventBus {
         EventBus {
             sender,
             wake: Arc::new(Notify::new()),
+            metrics: BusMetrics::new(),
         }
+    }
+
+    /// The bus's collectors (outbox depth, delivered events), to register in a registry.
+    pub fn metrics(&self) -> &BusMetrics {
+        &self.metrics
     }
 
     /// Receives every event delivered from now on, in outbox order.
@@ -49,20 +88,32 @@ impl EventBus {
     }
 
     /// Delivers what the outbox holds until it is empty; returns how many events went out.
+    /// Updates the outbox depth gauge and the delivered counter ([`BusMetrics`]).
     pub async fn drain_once<S: Store>(&self, store: &S) -> Result<usize, todo_core::StoreError> {
         let mut delivered = 0;
         loop {
             let batch = store.undelivered_events(BATCH).await?;
             if batch.is_empty() {
+                self.metrics.outbox_depth.set(0);
                 return Ok(delivered);
             }
+            let n = batch.len();
+            // What is known to wait: this batch (the head of the outbox, at most BATCH).
+            self.metrics
+                .outbox_depth
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
             let seqs: Vec<u64> = batch.iter().map(|e| e.seq).collect();
             for entry in batch {
                 // No subscriber is not an error: the event is delivered to nobody.
                 let _ = self.sender.send(Arc::new(entry.event));
             }
             store.mark_delivered(&seqs).await?;
-            delivered += seqs.len();
+            delivered += n;
+            self.metrics.delivered.inc_by(n as u64);
+            if n < BATCH as usize {
+                // A short batch was the whole outbox (as of the read).
+                self.metrics.outbox_depth.set(0);
+            }
         }
     }
 

@@ -56,7 +56,13 @@ pub struct Config {
     pub body_limit: usize,
     /// Where the generated secret is kept, when it was generated (for the start-up message).
     pub secret_file: Option<PathBuf>,
+    /// `TODO_RATE_LIMIT_PER_MIN`: requests per minute and user on `/api/...`, default 100;
+    /// 0 turns the limit off.
+    pub rate_limit_per_min: u32,
 }
+
+/// The default of `TODO_RATE_LIMIT_PER_MIN`.
+pub const DEFAULT_RATE_LIMIT_PER_MIN: u32 = 100;
 
 /// The file name of the embedded default's database.
 pub const DEFAULT_SQLITE_FILE: &str = "todo.db";
@@ -88,6 +94,13 @@ impl Config {
                     reason: format!("{v:?} is not a number of bytes >= 1024"),
                 })?,
         };
+        let rate_limit_per_min = match get("TODO_RATE_LIMIT_PER_MIN") {
+            None => DEFAULT_RATE_LIMIT_PER_MIN,
+            Some(v) => v.trim().parse::<u32>().map_err(|_| ConfigError::Invalid {
+                var: "TODO_RATE_LIMIT_PER_MIN",
+                reason: format!("{v:?} is not a number of requests per minute (0 = off)"),
+            })?,
+        };
         let (jwt_secret, secret_file) = match (get("TODO_JWT_SECRET"), &database) {
             (Some(s), _) if s.len() < 32 => {
                 return Err(ConfigError::Invalid {
@@ -113,6 +126,7 @@ impl Config {
             jwt_secret,
             body_limit,
             secret_file,
+            rate_limit_per_min,
         })
     }
 
@@ -237,11 +251,21 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(ok.database, Database::Postgres("postgres://u@h/db".into()));
+        assert_eq!(ok.rate_limit_per_min, DEFAULT_RATE_LIMIT_PER_MIN);
+        let off = cfg(&[
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("TODO_JWT_SECRET", &"s".repeat(32)),
+            ("TODO_RATE_LIMIT_PER_MIN", " 0 "),
+        ])
+        .unwrap();
+        assert_eq!(off.rate_limit_per_min, 0);
         for (k, v) in [
             ("TODO_ADDR", "nope"),
             ("DATABASE_URL", "mysql://x"),
             ("DATABASE_URL", "sqlite::memory:"),
             ("TODO_BODY_LIMIT", "12"),
+            ("TODO_RATE_LIMIT_PER_MIN", "-1"),
+            ("TODO_RATE_LIMIT_PER_MIN", "lots"),
             ("TODO_JWT_SECRET", "short"),
         ] {
             let e = cfg(&[(k, v), ("DATABASE_URL", "postgres://u@h/db")]

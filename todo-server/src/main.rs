@@ -13,7 +13,7 @@ use todo_core::ports::Store;
 use todo_core::service::TaskService;
 use todo_server::bus::EventBus;
 use todo_server::config::{Config, Database};
-use todo_server::http::{self, AppState, AuthConfig};
+use todo_server::http::{self, AppState, AuthConfig, Metrics};
 use todo_server::storage::{PgStore, SqliteStore};
 use todo_server::system::{RandomIds, SystemClock};
 use tokio::sync::watch;
@@ -98,6 +98,8 @@ async fn serve(config: Config) -> Result<(), BoxError> {
 
 async fn run<S: Store + Clone + 'static>(store: S, config: Config) -> Result<(), BoxError> {
     let bus = EventBus::new();
+    let metrics = Metrics::new();
+    metrics.register_bus(&bus)?;
     let (stop_tx, _) = watch::channel(false);
     let drainer = {
         let bus = bus.clone();
@@ -109,7 +111,9 @@ async fn run<S: Store + Clone + 'static>(store: S, config: Config) -> Result<(),
     };
     let service = Arc::new(TaskService::new(store, SystemClock, RandomIds));
     let state = AppState::new(service, AuthConfig::new(config.jwt_secret.as_bytes()))
-        .with_body_limit(config.body_limit);
+        .with_body_limit(config.body_limit)
+        .with_metrics(metrics)
+        .with_rate_limit(config.rate_limit_per_min);
     let wake = bus.clone();
     let app: Router =
         http::router(state).layer(middleware::from_fn(move |req: Request, next: Next| {

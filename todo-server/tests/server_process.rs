@@ -34,6 +34,8 @@ impl Server {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("TODO_ADDR", "127.0.0.1:0")
+            // Off unless a test turns it on (its own env comes after).
+            .env("TODO_RATE_LIMIT_PER_MIN", "0")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -158,6 +160,38 @@ fn embedded_default_serves_and_stops_gracefully() {
     assert_eq!(r.status(), 403);
     let err: Value = r.body_mut().read_json().unwrap();
     assert_eq!(err["error"]["code"], "FORBIDDEN");
+
+    // The binary's /metrics: request counters by route template, and the event bus's
+    // outbox depth and delivered events (the bus drains in the background).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let text = a
+            .get(format!("{}/metrics", server.base))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        let drained = text.lines().any(|l| l == "todo_outbox_depth 0")
+            && text
+                .lines()
+                .any(|l| l.starts_with("todo_events_delivered_total ") && !l.ends_with(" 0"));
+        if drained || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(metrics.contains("todo_outbox_depth 0"), "{metrics}");
+    assert!(
+        metrics.contains(
+            "http_requests_total{method=\"POST\",route=\"/api/v1/{user_id}/tasks\",status=\"201\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("todo_events_delivered_total 0"),
+        "{metrics}"
+    );
 
     let status = server.stop();
     assert!(status.success(), "graceful stop exits 0, got {status:?}");

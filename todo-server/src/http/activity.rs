@@ -11,8 +11,26 @@ use super::auth::AuthUser;
 use super::dto::{ActivityDto, ActivityListDto};
 use super::error::ApiError;
 use super::extract::QueryPairs;
+use super::openapi::{ErrorBody, PageQuery};
 
 /// `GET /activity-logs?limit&offset` -> `{activity_logs,total,limit,offset}`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/{user_id}/activity-logs",
+    operation_id = "list_activity",
+    tag = "activity",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), PageQuery),
+    responses(
+        (status = 200, description = "A page of the activity log, newest first", body = ActivityListDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,

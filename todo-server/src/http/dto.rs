@@ -5,13 +5,14 @@ use serde_json::Value;
 use todo_core::model::{ActivityEntry, Reminder, Tag, format_instant};
 use todo_core::ports::TagWithCount;
 use todo_core::service::TaskView;
+use utoipa::ToSchema;
 
 fn instant(t: chrono::DateTime<chrono::Utc>) -> String {
     format_instant(t)
 }
 
 /// A tag as embedded in a task: `{id,name,color}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TagRef {
     /// Id.
     pub id: i64,
@@ -22,19 +23,23 @@ pub struct TagRef {
 }
 
 /// A pending reminder: `{id, task_id, reminder_time, reminder_type, status, created_at}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ReminderDto {
     /// Id.
     pub id: i64,
     /// The task.
     pub task_id: i64,
     /// When it fires.
+    #[schema(format = DateTime)]
     pub reminder_time: String,
     /// `due_date` or `custom`.
+    #[schema(value_type = super::openapi::ReminderType)]
     pub reminder_type: &'static str,
     /// `pending`, `sent` or `cancelled`.
+    #[schema(value_type = super::openapi::ReminderStatus)]
     pub status: &'static str,
     /// When it was set.
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -52,13 +57,15 @@ impl From<&Reminder> for ReminderDto {
 }
 
 /// A cancelled reminder: `{id, status: "cancelled", cancelled_at}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CancelledReminderDto {
     /// Id.
     pub id: i64,
     /// `cancelled`.
+    #[schema(value_type = super::openapi::ReminderStatus)]
     pub status: &'static str,
     /// When it was cancelled.
+    #[schema(required = true, format = DateTime)]
     pub cancelled_at: Option<String>,
 }
 
@@ -73,7 +80,7 @@ impl From<&Reminder> for CancelledReminderDto {
 }
 
 /// A task with its tags and pending reminder.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TaskDto {
     /// Id.
     pub id: i64,
@@ -82,34 +89,47 @@ pub struct TaskDto {
     /// Title.
     pub title: String,
     /// Description.
+    #[schema(required = true)]
     pub description: Option<String>,
     /// Done?
     pub completed: bool,
     /// When it was completed.
+    #[schema(required = true, format = DateTime)]
     pub completed_at: Option<String>,
     /// Due time.
+    #[schema(required = true, format = DateTime)]
     pub due_datetime: Option<String>,
     /// `High`, `Medium` or `Low`.
+    #[schema(value_type = super::openapi::Priority)]
     pub priority: &'static str,
     /// `daily|weekly|monthly|none` (`none` for an RRULE task).
+    #[schema(value_type = super::openapi::RecurrencePattern)]
     pub recurrence_pattern: &'static str,
     /// The RRULE, if any.
+    #[schema(required = true)]
     pub rrule: Option<String>,
     /// Last possible occurrence (inclusive).
+    #[schema(required = true, format = DateTime)]
     pub recurrence_end_date: Option<String>,
     /// IANA zone.
+    #[schema(value_type = String)]
     pub timezone: &'static str,
     /// The task whose completion created this one.
+    #[schema(required = true)]
     pub parent_task_id: Option<i64>,
     /// The instance created when this one was completed.
+    #[schema(required = true)]
     pub next_task_id: Option<i64>,
     /// Created.
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// Last changed.
+    #[schema(format = DateTime)]
     pub updated_at: String,
     /// Tags.
     pub tags: Vec<TagRef>,
     /// Pending reminder.
+    #[schema(required = true)]
     pub reminder: Option<ReminderDto>,
 }
 
@@ -148,7 +168,7 @@ impl From<&TaskView> for TaskDto {
 }
 
 /// A page of tasks: `{tasks,total,limit,offset}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TaskListDto {
     /// The page.
     pub tasks: Vec<TaskDto>,
@@ -161,7 +181,7 @@ pub struct TaskListDto {
 }
 
 /// A tag: `{id,user_id,name,color,created_at}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TagDto {
     /// Id.
     pub id: i64,
@@ -172,6 +192,7 @@ pub struct TagDto {
     /// `#RRGGBB`.
     pub color: String,
     /// Created.
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -188,7 +209,7 @@ impl From<&Tag> for TagDto {
 }
 
 /// A tag in the list: `{id,name,color,task_count}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TagCountDto {
     /// Id.
     pub id: i64,
@@ -212,28 +233,33 @@ impl From<&TagWithCount> for TagCountDto {
 }
 
 /// `{tags: [...]}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TagListDto {
     /// The user's tags.
     pub tags: Vec<TagCountDto>,
 }
 
 /// An activity entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ActivityDto {
     /// Id.
     pub id: i64,
     /// Owner.
     pub user_id: String,
     /// The task it is about, if any.
+    #[schema(required = true)]
     pub task_id: Option<i64>,
     /// `task-created`, ...
+    #[schema(value_type = String)]
     pub action: &'static str,
     /// Values before (changed fields only for updates).
+    #[schema(required = true, value_type = Option<Object>)]
     pub old_values: Option<Value>,
     /// Values after.
+    #[schema(required = true, value_type = Option<Object>)]
     pub new_values: Option<Value>,
     /// When.
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -252,7 +278,7 @@ impl From<&ActivityEntry> for ActivityDto {
 }
 
 /// A page of the activity log: `{activity_logs,total,limit,offset}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ActivityListDto {
     /// Newest first.
     pub activity_logs: Vec<ActivityDto>,

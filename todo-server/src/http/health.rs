@@ -8,14 +8,34 @@ use serde_json::json;
 use todo_core::ports::{Clock, IdSource, Store};
 
 use super::AppState;
+use super::openapi::{ErrorBody, Liveness, Readiness};
 
 /// `GET /healthz`: the process is up and serving.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "health",
+    responses((status = 200, description = "The process is up", body = Liveness)),
+    security(())
+)]
 pub async fn healthz() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
 /// `GET /readyz`: the database answers (one round trip to the outbox, the table every write
 /// goes through). 503 `UNAVAILABLE` in the contract's error format otherwise.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The database answers", body = Readiness),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer", body = ErrorBody)
+    ),
+    security(())
+)]
 pub async fn readyz<S, C, I>(State(state): State<AppState<S, C, I>>) -> Response
 where
     S: Store + 'static,

@@ -10,6 +10,8 @@
 //!   `{"error": {"code","message","details","request_id","timestamp"}}`.
 //! - Every response carries `x-request-id` (a valid incoming one is kept, else a UUID).
 //! - A second `DELETE` of a task or tag answers 404 (the first one removed it).
+//! - `GET /metrics` (Prometheus text, unauthenticated) and a JSON log line per request
+//!   ([`observe`]); per-user rate limit of `/api/...` with 429 `RATE_LIMITED` ([`ratelimit`]).
 
 pub mod activity;
 pub mod auth;
@@ -17,6 +19,9 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod observe;
+pub mod openapi;
+pub mod ratelimit;
 pub mod tags;
 pub mod tasks;
 
@@ -32,6 +37,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 
 pub use auth::{AuthConfig, AuthError, Claims, issue_token};
 pub use error::ApiError;
+pub use observe::Metrics;
+pub use ratelimit::UserRateLimiter;
 
 /// The header that carries the request id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -50,6 +57,10 @@ pub struct AppState<S, C, I> {
     pub auth: Arc<AuthConfig>,
     /// The largest accepted request body in bytes (413 above it).
     pub body_limit: usize,
+    /// This instance's metrics (`GET /metrics`).
+    pub metrics: Metrics,
+    /// The per-user rate limit of `/api/...`, if any (none by default).
+    pub rate_limit: Option<Arc<UserRateLimiter>>,
 }
 
 impl<S, C, I> Clone for AppState<S, C, I> {
@@ -58,18 +69,38 @@ impl<S, C, I> Clone for AppState<S, C, I> {
             service: Arc::clone(&self.service),
             auth: Arc::clone(&self.auth),
             body_limit: self.body_limit,
+            metrics: self.metrics.clone(),
+            rate_limit: self.rate_limit.clone(),
         }
     }
 }
 
 impl<S, C, I> AppState<S, C, I> {
-    /// A state with the default body limit ([`DEFAULT_BODY_LIMIT`]).
+    /// A state with the default body limit ([`DEFAULT_BODY_LIMIT`]), fresh metrics and no
+    /// rate limit.
     pub fn new(service: Arc<TaskService<S, C, I>>, auth: AuthConfig) -> Self {
         AppState {
             service,
             auth: Arc::new(auth),
             body_limit: DEFAULT_BODY_LIMIT,
+            metrics: Metrics::new(),
+            rate_limit: None,
         }
+    }
+
+    /// Uses these metrics (e.g. with the event bus registered in them).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Limits every user to `per_minute` requests per minute on `/api/...`; 0 turns the limit
+    /// off ([`ratelimit`]).
+    #[must_use]
+    pub fn with_rate_limit(mut self, per_minute: u32) -> Self {
+        self.rate_limit = UserRateLimiter::per_minute(per_minute).map(Arc::new);
+        self
     }
 
     /// Sets the largest accepted request body in bytes.
@@ -154,13 +185,19 @@ where
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz::<S, C, I>))
+        .route("/metrics", get(observe::metrics::<S, C, I>))
+        .route(openapi::OPENAPI_PATH, get(openapi::openapi_json))
+        .route(openapi::DOCS_PATH, get(openapi::docs_index))
+        .route("/docs/", get(openapi::docs_index))
+        .route("/docs/{*file}", get(openapi::docs_asset))
         .nest("/api/v1/{user_id}", user_routes())
         .nest("/api/{user_id}", user_routes())
 }
 
 /// Completes a router: 404 `NOT_FOUND` for unknown routes, every error response (also 405,
-/// 413, axum's rejections) in the contract's format, `x-request-id` on every response. Layers
-/// apply to the routes present when this is called, so merge every route in first.
+/// 413, axum's rejections) in the contract's format, `x-request-id` on every response, the
+/// per-user rate limit, metrics and one log line per request ([`observe`]). Layers apply to the
+/// routes present when this is called, so merge every route in first.
 pub fn finish<S, C, I>(routes: Router<AppState<S, C, I>>, state: AppState<S, C, I>) -> Router
 where
     S: Store + 'static,
@@ -172,7 +209,15 @@ where
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            ratelimit::limit::<S, C, I>,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             error::finish_errors::<S, C, I>,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe::<S, C, I>,
         ))
         .layer(PropagateRequestIdLayer::new(name.clone()))
         .layer(SetRequestIdLayer::new(name, MakeRequestUuid))

@@ -11,10 +11,28 @@ use super::auth::AuthUser;
 use super::dto::{TagCountDto, TagDto, TagListDto};
 use super::error::ApiError;
 use super::extract::{JsonBody, PathIds};
+use super::openapi::{self, ErrorBody};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
 /// `GET /tags` -> `{tags: [{id,name,color,task_count}]}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/{user_id}/tags",
+    operation_id = "list_tags",
+    tag = "tags",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)")),
+    responses(
+        (status = 200, description = "The user's tags with the number of tasks carrying each", body = TagListDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -26,6 +44,28 @@ pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>
 }
 
 /// `POST /tags` -> 201 tag (409 for a name the user has, case-insensitively).
+#[utoipa::path(
+    post,
+    path = "/api/v1/{user_id}/tags",
+    operation_id = "create_tag",
+    tag = "tags",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)")),
+    request_body = openapi::CreateTagInput,
+    responses(
+        (status = 201, description = "The new tag", body = TagDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the user has a tag of this name (case-insensitively)", body = ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -36,6 +76,29 @@ pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
 }
 
 /// `PUT /tags/{tag_id}` -> the tag.
+#[utoipa::path(
+    put,
+    path = "/api/v1/{user_id}/tags/{tag_id}",
+    operation_id = "update_tag",
+    tag = "tags",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("tag_id" = i64, Path, minimum = 1, description = "The tag")),
+    request_body = openapi::UpdateTagInput,
+    responses(
+        (status = 200, description = "The updated tag", body = TagDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the user has another tag of this name (case-insensitively)", body = ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -47,6 +110,25 @@ pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
 }
 
 /// `DELETE /tags/{tag_id}` -> 204 (detaches it from its tasks; a second delete -> 404).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/{user_id}/tags/{tag_id}",
+    operation_id = "delete_tag",
+    tag = "tags",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("tag_id" = i64, Path, minimum = 1, description = "The tag")),
+    responses(
+        (status = 204, description = "Deleted and detached from its tasks (a second delete answers 404)"),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn remove<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,

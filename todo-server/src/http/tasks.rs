@@ -15,6 +15,7 @@ use super::auth::AuthUser;
 use super::dto::{CancelledReminderDto, ReminderDto, TaskDto, TaskListDto};
 use super::error::ApiError;
 use super::extract::{JsonBody, OptionalJsonBody, PathIds, QueryPairs};
+use super::openapi::{self, ErrorBody, TaskListQuery};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -44,6 +45,28 @@ impl InputBody for CompleteInput {
 }
 
 /// `POST /tasks` -> 201 task.
+#[utoipa::path(
+    post,
+    path = "/api/v1/{user_id}/tasks",
+    operation_id = "create_task",
+    tag = "tasks",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)")),
+    request_body = openapi::CreateTaskInput,
+    responses(
+        (status = 201, description = "The new task (tags expanded, `reminder` or null)", body = TaskDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -54,6 +77,23 @@ pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
 }
 
 /// `GET /tasks` -> `{tasks,total,limit,offset}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/{user_id}/tasks",
+    operation_id = "list_tasks",
+    tag = "tasks",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), TaskListQuery),
+    responses(
+        (status = 200, description = "A page of tasks", body = TaskListDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -71,6 +111,24 @@ pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>
 }
 
 /// `GET /tasks/{task_id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/{user_id}/tasks/{task_id}",
+    operation_id = "get_task",
+    tag = "tasks",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    responses(
+        (status = 200, description = "The task", body = TaskDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn get_one<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -81,6 +139,29 @@ pub async fn get_one<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stat
 }
 
 /// `PUT /tasks/{task_id}`: partial update.
+#[utoipa::path(
+    put,
+    path = "/api/v1/{user_id}/tasks/{task_id}",
+    operation_id = "update_task",
+    tag = "tasks",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    request_body = openapi::UpdateTaskInput,
+    responses(
+        (status = 200, description = "The updated task", body = TaskDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -95,6 +176,29 @@ pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
 }
 
 /// `PATCH /tasks/{task_id}/complete`: toggles, or sets `{"completed": bool}`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/{user_id}/tasks/{task_id}/complete",
+    operation_id = "complete_task",
+    tag = "tasks",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    request_body(content = openapi::CompleteInput, description = "Optional: `{\"completed\": bool}` sets the state; no body toggles", content_type = "application/json"),
+    responses(
+        (status = 200, description = "The task after toggling (or setting) completion; completing a recurring task creates its next instance (`next_task_id`)", body = TaskDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn complete<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -108,6 +212,25 @@ pub async fn complete<S: Store + 'static, C: Clock + 'static, I: IdSource + 'sta
 }
 
 /// `DELETE /tasks/{task_id}` -> 204 (a second delete -> 404).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/{user_id}/tasks/{task_id}",
+    operation_id = "delete_task",
+    tag = "tasks",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    responses(
+        (status = 204, description = "Deleted (a second delete answers 404)"),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn remove<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -118,6 +241,29 @@ pub async fn remove<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
 }
 
 /// `POST /tasks/{task_id}/tags` `{"tag_id"}` -> 201 task (409 if attached already).
+#[utoipa::path(
+    post,
+    path = "/api/v1/{user_id}/tasks/{task_id}/tags",
+    operation_id = "attach_tag",
+    tag = "tasks",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    request_body = openapi::AttachTagInput,
+    responses(
+        (status = 201, description = "The task with the tag attached", body = TaskDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the tag is attached already", body = ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn attach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -136,6 +282,25 @@ pub async fn attach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 's
 }
 
 /// `DELETE /tasks/{task_id}/tags/{tag_id}` -> the task.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/{user_id}/tasks/{task_id}/tags/{tag_id}",
+    operation_id = "detach_tag",
+    tag = "tasks",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task"), ("tag_id" = i64, Path, minimum = 1, description = "The tag")),
+    responses(
+        (status = 200, description = "The task without the tag", body = TaskDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn detach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -149,6 +314,29 @@ pub async fn detach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 's
 }
 
 /// `POST /tasks/{task_id}/reminder` -> 201 reminder.
+#[utoipa::path(
+    post,
+    path = "/api/v1/{user_id}/tasks/{task_id}/reminder",
+    operation_id = "set_reminder",
+    tag = "tasks",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    request_body = openapi::SetReminderInput,
+    responses(
+        (status = 201, description = "The pending reminder (it replaces a pending one)", body = ReminderDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the task is completed (it takes no reminder), or it was changed concurrently", body = ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn set_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
@@ -163,6 +351,25 @@ pub async fn set_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource + 
 }
 
 /// `DELETE /tasks/{task_id}/reminder` -> `{id, status: "cancelled", cancelled_at}`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/{user_id}/tasks/{task_id}/reminder",
+    operation_id = "cancel_reminder",
+    tag = "tasks",
+    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    responses(
+        (status = 200, description = "The cancelled reminder", body = CancelledReminderDto),
+        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
+        (status = 500, description = "`INTERNAL`", body = ErrorBody),
+        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub async fn cancel_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S, C, I>>,
