@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Property-based API testing of todo-server against its own OpenAPI document (/openapi.json)
-# with Schemathesis. Not part of scripts/test.sh (needs Python and the network for pip once).
+# with Schemathesis. scripts/test.sh runs it (pip needs the network once; the venv is cached).
 #
 # - A venv under $HOME/.cache/todo/venv with schemathesis (created once, reused).
 # - Builds and starts todo-server on a free loopback port with a fresh SQLite database in a temp
@@ -24,7 +24,7 @@ if [[ ! -x "$ST" ]]; then
     echo "== creating $VENV with schemathesis" >&2
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --upgrade pip
-    "$VENV/bin/pip" install -q schemathesis
+    "$VENV/bin/pip" install -q "schemathesis==4.32.5"
 fi
 echo "== $("$ST" --version)" >&2
 
