@@ -30,4 +30,4 @@ cargo test --workspace --all-features 2>&1 | tee "$log"
 echo "== schemathesis: the running API against its own OpenAPI document (bounded, fixed seed)"
 SCHEMATHESIS_SEED="${SCHEMATHESIS_SEED:-20261128}" scripts/schemathesis.sh
 # One closing line for the whole run (cargo's per-binary lines are above).
-awk '/^test result:/ {p += $4; f += $6} END {printf "cargo tests: %d passed, %d failed\n", p, f}' "$log"
+awk '/^test result:/ {p += $4; f += $6} END {printf "tests: %d passed, %d failed\n", p, f}' "$log"
