@@ -12,17 +12,19 @@ use chrono::{DateTime, Duration, TimeZone as _, Utc};
 
 use crate::error::StoreError;
 use crate::events::{DomainEvent, EventPayload, TaskChange};
-use crate::ids::{EventId, TagId, TaskId, UserId};
+use crate::ids::{ConversationId, EventId, TagId, TaskId, UserId};
 use crate::input::{CreateTaskInput, SetReminderInput};
 use crate::model::{
     ActivityAction, Color, Description, Priority, RRuleText, Recurrence, RecurrencePattern,
     ReminderStatus, ReminderType, TagName, Task, TaskTitle, TimeZone, Values,
 };
 use crate::ports::{
-    ManualClock, NewActivity, NewReminder, NewTag, NewTask, SequentialIds, Store, StoreTx,
+    CONVERSATION_RETENTION, ConversationStore, DeleteOutcome, ManualClock, NewActivity,
+    NewReminder, NewTag, NewTask, PutOutcome, SequentialIds, Store, StoreTx,
 };
 use crate::query::TaskQuery;
 use crate::service::TaskService;
+use serde_json::json;
 
 /// Expands to one `#[test]` per conformance case. `$make` is an expression whose value is a
 /// future of a fresh, empty store; `$run` is a function that runs a future to completion.
@@ -899,4 +901,351 @@ pub async fn service_concurrent_completion_creates_one_instance<S: Store>(store:
         .filter(|e| e.event.payload.event_type() == "task-completed")
         .count();
     assert_eq!(completed, 1, "one task-completed event");
+}
+
+/// Expands to one `#[test]` per conversation-store case ([`ConversationStore`]), like
+/// [`crate::store_conformance_tests!`]:
+///
+/// ```ignore
+/// todo_core::conversation_store_conformance_tests!(async { MyStore::fresh().await }, block_on);
+/// ```
+#[macro_export]
+macro_rules! conversation_store_conformance_tests {
+    ($make:expr, $run:path) => {
+        $crate::store_conformance_tests!(@cases $make, $run, [
+            conversation_round_trip,
+            conversation_conditional_put,
+            conversation_delete,
+            conversation_users_are_isolated,
+            conversation_list_newest_first,
+            conversation_retention,
+            conversation_concurrent_puts_lose_no_update
+        ]);
+    };
+}
+
+fn conv(s: &str) -> ConversationId {
+    ConversationId::parse(s).unwrap()
+}
+
+fn etag_of(o: &PutOutcome) -> String {
+    match o {
+        PutOutcome::Written { etag } => etag.clone(),
+        PutOutcome::PreconditionFailed => panic!("expected a write, got PreconditionFailed"),
+    }
+}
+
+/// Put without `if_match` creates, then overwrites; get returns the document, tag and time.
+pub async fn conversation_round_trip<S: ConversationStore>(store: S) {
+    let (a, c) = (user("alice"), conv("chat-1"));
+    assert_eq!(store.get_conversation(&a, &c, t0()).await.unwrap(), None);
+    let doc = json!({"messages": [{"role": "user", "content": "héllo \"x\"", "timestamp": "2030-01-01T09:00:00Z"}], "n": 1.5, "deep": {"a": [null, true, 12345678901_i64]}});
+    let e1 = etag_of(
+        &store
+            .put_conversation(&a, &c, &doc, None, t0())
+            .await
+            .unwrap(),
+    );
+    let got = store.get_conversation(&a, &c, t0()).await.unwrap().unwrap();
+    assert_eq!(got.doc, doc);
+    assert_eq!(got.etag, e1);
+    assert_eq!(got.updated_at, t0());
+
+    let later = t0() + Duration::minutes(5);
+    let doc2 = json!({"messages": []});
+    let e2 = etag_of(
+        &store
+            .put_conversation(&a, &c, &doc2, None, later)
+            .await
+            .unwrap(),
+    );
+    assert_ne!(e1, e2, "every write changes the tag");
+    let got = store
+        .get_conversation(&a, &c, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((got.doc, got.etag, got.updated_at), (doc2, e2, later));
+}
+
+/// `if_match` writes only over the current version; `*` over any live document.
+pub async fn conversation_conditional_put<S: ConversationStore>(store: S) {
+    let (a, c) = (user("alice"), conv("c"));
+    let v = |n: i64| json!({ "n": n });
+    assert_eq!(
+        store
+            .put_conversation(&a, &c, &v(0), Some("*"), t0())
+            .await
+            .unwrap(),
+        PutOutcome::PreconditionFailed,
+        "`*` needs a document"
+    );
+    assert_eq!(
+        store
+            .put_conversation(&a, &c, &v(0), Some("v1"), t0())
+            .await
+            .unwrap(),
+        PutOutcome::PreconditionFailed
+    );
+    let e1 = etag_of(
+        &store
+            .put_conversation(&a, &c, &v(1), None, t0())
+            .await
+            .unwrap(),
+    );
+    let e2 = etag_of(
+        &store
+            .put_conversation(&a, &c, &v(2), Some(&e1), t0())
+            .await
+            .unwrap(),
+    );
+    assert_ne!(e1, e2);
+    for stale in [e1.as_str(), "garbage", "", "v"] {
+        assert_eq!(
+            store
+                .put_conversation(&a, &c, &v(3), Some(stale), t0())
+                .await
+                .unwrap(),
+            PutOutcome::PreconditionFailed,
+            "{stale}"
+        );
+    }
+    let got = store.get_conversation(&a, &c, t0()).await.unwrap().unwrap();
+    assert_eq!((got.doc, got.etag.clone()), (v(2), e2.clone()));
+    let e3 = etag_of(
+        &store
+            .put_conversation(&a, &c, &v(4), Some("*"), t0())
+            .await
+            .unwrap(),
+    );
+    assert_ne!(e3, e2);
+    let got = store.get_conversation(&a, &c, t0()).await.unwrap().unwrap();
+    assert_eq!((got.doc, got.etag), (v(4), e3));
+}
+
+/// Delete: a stale tag fails, the current one (or none) deletes, a second delete misses, and a
+/// document created again gets a tag the old one never had.
+pub async fn conversation_delete<S: ConversationStore>(store: S) {
+    let (a, c) = (user("alice"), conv("c"));
+    assert_eq!(
+        store.delete_conversation(&a, &c, None, t0()).await.unwrap(),
+        DeleteOutcome::NotFound
+    );
+    let e1 = etag_of(
+        &store
+            .put_conversation(&a, &c, &json!({}), None, t0())
+            .await
+            .unwrap(),
+    );
+    let e2 = etag_of(
+        &store
+            .put_conversation(&a, &c, &json!({"x": 1}), None, t0())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        store
+            .delete_conversation(&a, &c, Some(&e1), t0())
+            .await
+            .unwrap(),
+        DeleteOutcome::PreconditionFailed
+    );
+    assert!(
+        store
+            .get_conversation(&a, &c, t0())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .delete_conversation(&a, &c, Some(&e2), t0())
+            .await
+            .unwrap(),
+        DeleteOutcome::Deleted
+    );
+    assert_eq!(store.get_conversation(&a, &c, t0()).await.unwrap(), None);
+    assert_eq!(
+        store.delete_conversation(&a, &c, None, t0()).await.unwrap(),
+        DeleteOutcome::NotFound
+    );
+    let later = t0() + Duration::seconds(1);
+    let e3 = etag_of(
+        &store
+            .put_conversation(&a, &c, &json!({}), None, later)
+            .await
+            .unwrap(),
+    );
+    assert!(e3 != e1 && e3 != e2, "{e1} {e2} {e3}");
+    assert_eq!(
+        store
+            .delete_conversation(&a, &c, None, later)
+            .await
+            .unwrap(),
+        DeleteOutcome::Deleted
+    );
+}
+
+/// One user never sees, overwrites or deletes another user's document.
+pub async fn conversation_users_are_isolated<S: ConversationStore>(store: S) {
+    let (a, b, c) = (user("alice"), user("bob"), conv("shared-id"));
+    let ea = etag_of(
+        &store
+            .put_conversation(&a, &c, &json!({"who": "a"}), None, t0())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(store.get_conversation(&b, &c, t0()).await.unwrap(), None);
+    assert!(store.list_conversations(&b, t0()).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .put_conversation(&b, &c, &json!({"who": "b"}), Some(&ea), t0())
+            .await
+            .unwrap(),
+        PutOutcome::PreconditionFailed
+    );
+    assert_eq!(
+        store.delete_conversation(&b, &c, None, t0()).await.unwrap(),
+        DeleteOutcome::NotFound
+    );
+    etag_of(
+        &store
+            .put_conversation(&b, &c, &json!({"who": "b"}), None, t0())
+            .await
+            .unwrap(),
+    );
+    let got = store.get_conversation(&a, &c, t0()).await.unwrap().unwrap();
+    assert_eq!((got.doc, got.etag), (json!({"who": "a"}), ea));
+}
+
+/// The list: the user's live ids, newest write first, ties by id.
+pub async fn conversation_list_newest_first<S: ConversationStore>(store: S) {
+    let a = user("alice");
+    let t = |m: i64| t0() + Duration::minutes(m);
+    for (id, m) in [("b", 1), ("a", 1), ("c", 3), ("d", 2)] {
+        store
+            .put_conversation(&a, &conv(id), &json!({}), None, t(m))
+            .await
+            .unwrap();
+    }
+    // Rewriting moves a conversation to the front.
+    store
+        .put_conversation(&a, &conv("a"), &json!({}), None, t(4))
+        .await
+        .unwrap();
+    let list = store.list_conversations(&a, t(5)).await.unwrap();
+    let got: Vec<(&str, DateTime<Utc>)> = list.iter().map(|(id, at)| (id.as_str(), *at)).collect();
+    assert_eq!(
+        got,
+        vec![("a", t(4)), ("c", t(3)), ("d", t(2)), ("b", t(1))]
+    );
+}
+
+/// Documents expire 90 days after their last write: reads miss, tags stop matching, a write
+/// starts over, and expired documents are pruned on writes.
+pub async fn conversation_retention<S: ConversationStore>(store: S) {
+    let a = user("alice");
+    let (old, kept) = (conv("old"), conv("kept"));
+    let e_old = etag_of(
+        &store
+            .put_conversation(&a, &old, &json!({"o": 1}), None, t0())
+            .await
+            .unwrap(),
+    );
+    let day89 = t0() + Duration::days(89);
+    store
+        .put_conversation(&a, &kept, &json!({"k": 1}), None, day89)
+        .await
+        .unwrap();
+    let day90 = t0() + CONVERSATION_RETENTION;
+    assert!(
+        store
+            .get_conversation(&a, &old, day90)
+            .await
+            .unwrap()
+            .is_some(),
+        "90 days exactly: alive"
+    );
+    let day91 = t0() + Duration::days(91);
+    assert_eq!(store.get_conversation(&a, &old, day91).await.unwrap(), None);
+    let ids: Vec<String> = store
+        .list_conversations(&a, day91)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id.as_str().to_owned())
+        .collect();
+    assert_eq!(ids, vec!["kept"]);
+    assert_eq!(
+        store
+            .put_conversation(&a, &old, &json!({}), Some(&e_old), day91)
+            .await
+            .unwrap(),
+        PutOutcome::PreconditionFailed
+    );
+    assert_eq!(
+        store
+            .put_conversation(&a, &old, &json!({}), Some("*"), day91)
+            .await
+            .unwrap(),
+        PutOutcome::PreconditionFailed
+    );
+    assert_eq!(
+        store
+            .delete_conversation(&a, &old, None, day91)
+            .await
+            .unwrap(),
+        DeleteOutcome::NotFound
+    );
+    // A write (of another conversation) prunes the expired one: gone even for an earlier "now".
+    store
+        .put_conversation(&a, &kept, &json!({"k": 2}), None, day91)
+        .await
+        .unwrap();
+    assert_eq!(store.get_conversation(&a, &old, t0()).await.unwrap(), None);
+    // Writing without a tag starts the expired conversation over.
+    let e_new = etag_of(
+        &store
+            .put_conversation(&a, &old, &json!({"o": 2}), None, day91)
+            .await
+            .unwrap(),
+    );
+    assert_ne!(e_new, e_old);
+    let got = store
+        .get_conversation(&a, &old, day91)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((got.doc, got.updated_at), (json!({"o": 2}), day91));
+}
+
+/// Writers racing with the same tag: exactly one wins; the others get PreconditionFailed.
+pub async fn conversation_concurrent_puts_lose_no_update<S: ConversationStore>(store: S) {
+    let (a, c) = (user("alice"), conv("race"));
+    let e0 = etag_of(
+        &store
+            .put_conversation(&a, &c, &json!({"n": 0}), None, t0())
+            .await
+            .unwrap(),
+    );
+    let docs: Vec<serde_json::Value> = (1..=8).map(|n| json!({ "n": n })).collect();
+    let results = futures_util::future::join_all(
+        docs.iter()
+            .map(|d| store.put_conversation(&a, &c, d, Some(&e0), t0())),
+    )
+    .await;
+    let winners: Vec<(usize, String)> = results
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r {
+            Ok(PutOutcome::Written { etag }) => Some((i, etag)),
+            Ok(PutOutcome::PreconditionFailed) => None,
+            Err(StoreError::Conflict(_)) => None,
+            Err(e) => panic!("unexpected error {e:?}"),
+        })
+        .collect();
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let got = store.get_conversation(&a, &c, t0()).await.unwrap().unwrap();
+    assert_eq!(got.doc, docs[winners[0].0]);
+    assert_eq!(got.etag, winners[0].1);
 }

@@ -134,6 +134,61 @@ impl UserId {
     }
 }
 
+/// The id of a conversation document (the chatbot's memory): 1 to 128 characters of
+/// `[A-Za-z0-9_.:-]`, chosen by the client.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ConversationId(String);
+
+impl ConversationId {
+    /// The longest accepted conversation id, in characters.
+    pub const MAX_LEN: usize = 128;
+
+    /// Validates a conversation id.
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        const FIELD: &str = "conversation_id";
+        if s.is_empty() {
+            return Err(FieldError::new(
+                FIELD,
+                ErrorCode::Required,
+                "conversation_id must not be empty",
+            ));
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(FieldError::new(
+                FIELD,
+                ErrorCode::TooLong,
+                format!(
+                    "conversation_id must be at most {} characters",
+                    Self::MAX_LEN
+                ),
+            ));
+        }
+        if !s
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-'))
+        {
+            return Err(FieldError::new(
+                FIELD,
+                ErrorCode::InvalidFormat,
+                "conversation_id may only contain letters, digits, '_', '.', ':' and '-'",
+            ));
+        }
+        Ok(ConversationId(s.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

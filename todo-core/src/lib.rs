@@ -19,4 +19,4 @@ pub mod service;
 pub mod conformance;
 
 pub use error::{Error, ErrorCode, FieldError, StoreError, ValidationErrors};
-pub use ids::{ActivityId, EventId, ReminderId, TagId, TaskId, UserId};
+pub use ids::{ActivityId, ConversationId, EventId, ReminderId, TagId, TaskId, UserId};

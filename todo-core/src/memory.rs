@@ -11,11 +11,14 @@ use imbl::OrdMap as BTreeMap;
 
 use crate::error::StoreError;
 use crate::events::DomainEvent;
-use crate::ids::{ActivityId, ReminderId, TagId, TaskId, UserId};
+use chrono::{DateTime, Utc};
+
+use crate::ids::{ActivityId, ConversationId, ReminderId, TagId, TaskId, UserId};
 use crate::model::{ActivityEntry, Reminder, ReminderStatus, Tag, Task};
 use crate::ports::{
-    ActivityPage, NewActivity, NewReminder, NewTag, NewTask, OutboxEntry, Store, StoreTx,
-    TagWithCount,
+    ActivityPage, ConversationStore, DeleteOutcome, NewActivity, NewReminder, NewTag, NewTask,
+    OutboxEntry, PutOutcome, Store, StoreTx, StoredDoc, TagWithCount, conversation_cutoff,
+    conversation_etag, conversation_expired, conversation_first_version, conversation_version,
 };
 use crate::query::{self, Page, TaskQuery};
 
@@ -56,6 +59,16 @@ impl State {
 pub struct MemoryStore {
     committed: Arc<Mutex<Arc<State>>>,
     writer: Arc<AsyncMutex<()>>,
+    /// Conversation documents, apart from the task state (no units of work).
+    conversations: Arc<Mutex<std::collections::BTreeMap<(UserId, ConversationId), Conversation>>>,
+}
+
+/// A stored conversation document.
+#[derive(Debug, Clone)]
+struct Conversation {
+    doc: serde_json::Value,
+    version: i64,
+    updated_at: DateTime<Utc>,
 }
 
 impl MemoryStore {
@@ -69,6 +82,118 @@ impl MemoryStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+}
+
+/// Whether a live document satisfies `if_match` (`"*"` or its version tag).
+fn matches(c: &Conversation, if_match: &str) -> bool {
+    if_match == "*" || conversation_version(if_match) == Some(c.version)
+}
+
+impl ConversationStore for MemoryStore {
+    async fn get_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredDoc>, StoreError> {
+        let map = self
+            .conversations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(map
+            .get(&(user.clone(), id.clone()))
+            .filter(|c| !conversation_expired(c.updated_at, now))
+            .map(|c| StoredDoc {
+                doc: c.doc.clone(),
+                etag: conversation_etag(c.version),
+                updated_at: c.updated_at,
+            }))
+    }
+
+    async fn put_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        doc: &serde_json::Value,
+        if_match: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<PutOutcome, StoreError> {
+        let mut map = self
+            .conversations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key = (user.clone(), id.clone());
+        let current = map.get(&key);
+        let live = current.filter(|c| !conversation_expired(c.updated_at, now));
+        if let Some(tag) = if_match {
+            if !live.is_some_and(|c| matches(c, tag)) {
+                return Ok(PutOutcome::PreconditionFailed);
+            }
+        }
+        let version = match current {
+            Some(c) => c.version + 1,
+            None => conversation_first_version(now),
+        };
+        map.insert(
+            key,
+            Conversation {
+                doc: doc.clone(),
+                version,
+                updated_at: now,
+            },
+        );
+        let cutoff = conversation_cutoff(now);
+        map.retain(|(u, _), c| u != user || c.updated_at >= cutoff);
+        Ok(PutOutcome::Written {
+            etag: conversation_etag(version),
+        })
+    }
+
+    async fn delete_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        if_match: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<DeleteOutcome, StoreError> {
+        let mut map = self
+            .conversations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let key = (user.clone(), id.clone());
+        let outcome = match map
+            .get(&key)
+            .filter(|c| !conversation_expired(c.updated_at, now))
+        {
+            None => DeleteOutcome::NotFound,
+            Some(c) if if_match.is_some_and(|tag| !matches(c, tag)) => {
+                DeleteOutcome::PreconditionFailed
+            }
+            Some(_) => DeleteOutcome::Deleted,
+        };
+        if outcome == DeleteOutcome::Deleted {
+            map.remove(&key);
+        }
+        Ok(outcome)
+    }
+
+    async fn list_conversations(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(ConversationId, DateTime<Utc>)>, StoreError> {
+        let map = self
+            .conversations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<(ConversationId, DateTime<Utc>)> = map
+            .iter()
+            .filter(|((u, _), c)| u == user && !conversation_expired(c.updated_at, now))
+            .map(|((_, id), c)| (id.clone(), c.updated_at))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(out)
     }
 }
 

@@ -23,7 +23,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::error::StoreError;
 use crate::events::DomainEvent;
-use crate::ids::{EventId, ReminderId, TagId, TaskId, UserId};
+use crate::ids::{ConversationId, EventId, ReminderId, TagId, TaskId, UserId};
 use crate::model::{
     ActivityAction, ActivityEntry, Color, Reminder, ReminderStatus, ReminderType, Tag, TagName,
     Task, Values, normalize_instant,
@@ -286,6 +286,121 @@ pub trait StoreTx: Send {
 
     /// Makes every write of this unit visible, atomically.
     fn commit(self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// How long a conversation document lives after its last write: 90 days. An older document
+/// reads as missing and may be pruned at any time.
+pub const CONVERSATION_RETENTION: Duration = Duration::days(90);
+
+/// The largest conversation document, serialized as compact JSON: 256 KiB.
+pub const MAX_CONVERSATION_BYTES: usize = 256 * 1024;
+
+/// Whether a document last written at `updated_at` has expired at `now`
+/// (older than [`CONVERSATION_RETENTION`]).
+pub fn conversation_expired(updated_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    updated_at < conversation_cutoff(now)
+}
+
+/// The oldest `updated_at` of a live document at `now`.
+pub fn conversation_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - CONVERSATION_RETENTION
+}
+
+/// A stored conversation document with its version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDoc {
+    /// The document (a JSON object).
+    pub doc: serde_json::Value,
+    /// The opaque version tag (unquoted); changes on every write.
+    pub etag: String,
+    /// The time of the last write.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a conditional write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The document was written; its new version tag.
+    Written {
+        /// The new version tag (unquoted).
+        etag: String,
+    },
+    /// `if_match` did not name the current version (or there is no live document).
+    PreconditionFailed,
+}
+
+/// What a (conditional) delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// The document existed (and matched `if_match`) and is gone.
+    Deleted,
+    /// There is no live document.
+    NotFound,
+    /// The document exists but `if_match` did not name its current version.
+    PreconditionFailed,
+}
+
+/// Conversation state (the chatbot's memory): one JSON document per user and conversation id,
+/// with optimistic concurrency and a retention of [`CONVERSATION_RETENTION`] since the last
+/// write.
+///
+/// `if_match` is a version tag as returned in [`StoredDoc::etag`] / [`PutOutcome::Written`], or
+/// `"*"` for "any live document". A write with `if_match` succeeds only when the live document
+/// has that version, atomically (no lost update between two writers with the same version).
+/// Documents older than the retention at `now` are invisible (reads miss, `if_match` fails, a
+/// write without `if_match` starts over); stores prune them best-effort on writes.
+pub trait ConversationStore: Send + Sync {
+    /// The live document, if any.
+    fn get_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<StoredDoc>, StoreError>> + Send;
+
+    /// Writes the document: unconditionally (create or overwrite) without `if_match`, else only
+    /// over the live document with that version. `now` becomes its `updated_at`.
+    fn put_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        doc: &serde_json::Value,
+        if_match: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+
+    /// Deletes the live document (only the one with that version, with `if_match`).
+    fn delete_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        if_match: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<DeleteOutcome, StoreError>> + Send;
+
+    /// The user's live conversations with their last write, newest first (ties by id).
+    fn list_conversations(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<(ConversationId, DateTime<Utc>)>, StoreError>> + Send;
+}
+
+/// The version tag of a stored version number: `v<n>`.
+pub fn conversation_etag(version: i64) -> String {
+    format!("v{version}")
+}
+
+/// The version number named by a tag made by [`conversation_etag`]; `None` for `"*"` or a tag
+/// that no store made (it matches no version).
+pub fn conversation_version(etag: &str) -> Option<i64> {
+    etag.strip_prefix('v')?.parse().ok()
+}
+
+/// The first version of a new document: the write time in microseconds, so that a document
+/// deleted and created again does not reuse its old tags.
+pub fn conversation_first_version(now: DateTime<Utc>) -> i64 {
+    now.timestamp_micros()
 }
 
 /// The system clock is the hosts' business (core has no I/O); this clock is set by hand, for

@@ -7,3 +7,7 @@ fn run<F: std::future::Future>(f: F) -> F::Output {
 }
 
 todo_core::store_conformance_tests!(async { todo_core::memory::MemoryStore::new() }, run);
+todo_core::conversation_store_conformance_tests!(
+    async { todo_core::memory::MemoryStore::new() },
+    run
+);

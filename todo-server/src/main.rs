@@ -9,7 +9,7 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use clap::{Parser, Subcommand};
-use todo_core::ports::Store;
+use todo_core::ports::{ConversationStore, Store};
 use todo_core::service::TaskService;
 use todo_server::bus::EventBus;
 use todo_server::config::{Config, Database};
@@ -96,7 +96,10 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     }
 }
 
-async fn run<S: Store + Clone + 'static>(store: S, config: Config) -> Result<(), BoxError> {
+async fn run<S: Store + ConversationStore + Clone + 'static>(
+    store: S,
+    config: Config,
+) -> Result<(), BoxError> {
     let bus = EventBus::new();
     let metrics = Metrics::new();
     metrics.register_bus(&bus)?;

@@ -11,13 +11,14 @@ use todo_core::model::{Color, TagName};
 use todo_core::ports::{NewTag, NewTask, Store, StoreTx};
 use todo_core::query::TaskQuery;
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 7] = [
     "tasks",
     "tags",
     "task_tags",
     "reminders",
     "activity_logs",
     "outbox",
+    "conversations",
 ];
 
 /// Writes a tagged task through the store and checks it is listed.

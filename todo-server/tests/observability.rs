@@ -12,15 +12,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
 use axum::http::Request;
+use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
 use serde_json::json;
 use support_http::{SECRET, TestApp, t0};
 use todo_core::error::StoreError;
-use todo_core::ids::{TaskId, UserId};
+use todo_core::ids::{ConversationId, TaskId, UserId};
 use todo_core::memory::{MemoryStore, MemoryTx};
 use todo_core::model::{Reminder, Task};
 use todo_core::ports::{
-    ActivityPage, ManualClock, OutboxEntry, SequentialIds, Store, TagWithCount,
+    ActivityPage, ConversationStore, DeleteOutcome, ManualClock, OutboxEntry, PutOutcome,
+    SequentialIds, Store, StoredDoc, TagWithCount,
 };
 use todo_core::query::{Page, TaskQuery};
 use todo_core::service::TaskService;
@@ -76,8 +78,54 @@ impl Store for StuckOutbox {
     }
 }
 
+/// Conversations are not what this store is about: plain delegation.
+impl ConversationStore for StuckOutbox {
+    async fn get_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredDoc>, StoreError> {
+        self.inner.get_conversation(user, id, now).await
+    }
+    async fn put_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        doc: &serde_json::Value,
+        if_match: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<PutOutcome, StoreError> {
+        self.inner
+            .put_conversation(user, id, doc, if_match, now)
+            .await
+    }
+    async fn delete_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        if_match: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<DeleteOutcome, StoreError> {
+        self.inner
+            .delete_conversation(user, id, if_match, now)
+            .await
+    }
+    async fn list_conversations(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(ConversationId, DateTime<Utc>)>, StoreError> {
+        self.inner.list_conversations(user, now).await
+    }
+}
+
 /// An app over `store` with the given rate limit and metrics.
-fn app_on<S: Store + 'static>(store: S, rate_limit: u32, metrics: Metrics) -> TestApp<S> {
+fn app_on<S: Store + ConversationStore + 'static>(
+    store: S,
+    rate_limit: u32,
+    metrics: Metrics,
+) -> TestApp<S> {
     let service = Arc::new(TaskService::new(
         store,
         ManualClock::new(t0()),

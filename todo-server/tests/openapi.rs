@@ -41,6 +41,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/{user_id}/tags/{tag_id}"),
     ("delete", "/api/v1/{user_id}/tags/{tag_id}"),
     ("get", "/api/v1/{user_id}/activity-logs"),
+    ("get", "/api/v1/{user_id}/conversations"),
+    ("get", "/api/v1/{user_id}/conversations/{conversation_id}"),
+    ("put", "/api/v1/{user_id}/conversations/{conversation_id}"),
+    (
+        "delete",
+        "/api/v1/{user_id}/conversations/{conversation_id}",
+    ),
     ("get", "/healthz"),
     ("get", "/readyz"),
 ];
@@ -95,6 +102,7 @@ fn concrete(path: &str, prefix: &str) -> String {
     path.replacen("/api/v1/{user_id}", prefix, 1)
         .replace("{task_id}", "999")
         .replace("{tag_id}", "998")
+        .replace("{conversation_id}", "chat-997")
 }
 
 #[tokio::test]
@@ -537,6 +545,20 @@ async fn real_responses_match_the_schemas() {
         .await;
     assert!(r.ok(200)["activity_logs"].as_array().unwrap().len() > 5);
     check("get", "/api/v1/{user_id}/activity-logs", 200, &r.body);
+    let conv = "/api/v1/{user_id}/conversations/{conversation_id}";
+    let r = app
+        .call(
+            "PUT",
+            &format!("{base}/conversations/chat-1"),
+            A,
+            Some(json!({"messages": [{"role": "user", "content": "hi"}]})),
+        )
+        .await;
+    check("put", conv, 200, r.ok(200));
+    let r = app
+        .call("GET", &format!("{base}/conversations"), A, None)
+        .await;
+    check("get", "/api/v1/{user_id}/conversations", 200, r.ok(200));
 
     // Errors.
     let r = app
@@ -571,6 +593,20 @@ async fn real_responses_match_the_schemas() {
         .await;
     r.assert_error(401, "UNAUTHORIZED");
     check("get", "/api/v1/{user_id}/tags", 401, &r.body);
+    let r = app
+        .send(
+            Request::delete("/api/v1/alice/conversations/chat-1")
+                .header(
+                    "authorization",
+                    format!("Bearer {}", support_http::token(A)),
+                )
+                .header("if-match", "\"v1\"")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    r.assert_error(412, "PRECONDITION_FAILED");
+    check("delete", conv, 412, &r.body);
 
     // Probes.
     let r = app
@@ -581,7 +617,7 @@ async fn real_responses_match_the_schemas() {
         .send(Request::get("/readyz").body(Body::empty()).unwrap())
         .await;
     check("get", "/readyz", 200, r.ok(200));
-    assert_eq!(checked, 21);
+    assert_eq!(checked, 24);
 
     // The validation is not vacuous: a wrong enum value or type is caught.
     let schema = response_schema(&doc, "post", "/api/v1/{user_id}/tasks", 201);

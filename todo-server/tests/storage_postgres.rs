@@ -8,6 +8,12 @@ use support::{fresh_pg, run_pg};
 
 todo_core::store_conformance_tests!(fresh_pg(), run_pg);
 
+mod conversations {
+    use super::support::{fresh_pg, run_pg};
+
+    todo_core::conversation_store_conformance_tests!(fresh_pg(), run_pg);
+}
+
 mod concurrency {
     use super::support;
 

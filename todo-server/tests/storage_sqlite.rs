@@ -7,6 +7,12 @@ use support::{fresh_sqlite, run};
 
 todo_core::store_conformance_tests!(fresh_sqlite(), run);
 
+mod conversations {
+    use super::support::{fresh_sqlite, run};
+
+    todo_core::conversation_store_conformance_tests!(fresh_sqlite(), run);
+}
+
 mod concurrency {
     use super::support;
 

@@ -84,6 +84,15 @@ impl ApiError {
         e
     }
 
+    /// 412: an `If-Match` that does not name the current version.
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PRECONDITION_FAILED",
+            "If-Match does not name the current version of the resource",
+        )
+    }
+
     /// 415: a body without `Content-Type: application/json`.
     pub fn unsupported_media_type() -> Self {
         Self::new(
@@ -103,6 +112,7 @@ impl ApiError {
             405 => "METHOD_NOT_ALLOWED",
             408 => "TIMEOUT",
             409 => "CONFLICT",
+            412 => "PRECONDITION_FAILED",
             413 => "PAYLOAD_TOO_LARGE",
             415 => "UNSUPPORTED_MEDIA_TYPE",
             429 => "RATE_LIMITED",

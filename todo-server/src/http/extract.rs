@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use todo_core::error::{ErrorCode, FieldError};
-use todo_core::ids::{TagId, TaskId};
+use todo_core::ids::{ConversationId, TagId, TaskId};
 use todo_core::input::{InputBody, parse_body};
 use todo_core::ports::{Clock, IdSource, Store};
 
@@ -57,6 +57,11 @@ impl PathIds {
     /// `{tag_id}`.
     pub fn tag_id(&self) -> Result<TagId, ApiError> {
         self.id("tag_id", TagId::parse)
+    }
+
+    /// `{conversation_id}` (1-128 characters of `[A-Za-z0-9_.:-]`).
+    pub fn conversation_id(&self) -> Result<ConversationId, ApiError> {
+        self.id("conversation_id", |_, raw| ConversationId::parse(raw))
     }
 }
 
@@ -153,6 +158,26 @@ fn malformed(e: &serde_json::Error) -> ApiError {
         )
         .into(),
     )
+}
+
+/// Reads a required JSON body of any shape: 415 without a JSON `Content-Type`, 413 above
+/// `limit` bytes, 400 when empty or malformed.
+///
+/// # Errors
+/// As described.
+pub async fn read_json_value(req: Request, limit: usize) -> Result<serde_json::Value, ApiError> {
+    if !is_json_content_type(req.headers()) {
+        return Err(ApiError::unsupported_media_type());
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = read_limited(body, &parts.headers, limit).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::validation(
+            StatusCode::BAD_REQUEST,
+            &FieldError::new("body", ErrorCode::Required, "a JSON body is required").into(),
+        ));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| malformed(&e))
 }
 
 /// Reads a JSON body of an input type; `None` when the body is empty (an optional body).

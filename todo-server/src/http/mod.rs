@@ -10,11 +10,14 @@
 //!   `{"error": {"code","message","details","request_id","timestamp"}}`.
 //! - Every response carries `x-request-id` (a valid incoming one is kept, else a UUID).
 //! - A second `DELETE` of a task or tag answers 404 (the first one removed it).
+//! - Conversation state ([`conversations`]) goes through the store's `ConversationStore` port:
+//!   the router needs a store that implements it next to `Store` (every adapter does).
 //! - `GET /metrics` (Prometheus text, unauthenticated) and a JSON log line per request
 //!   ([`observe`]); per-user rate limit of `/api/...` with 429 `RATE_LIMITED` ([`ratelimit`]).
 
 pub mod activity;
 pub mod auth;
+pub mod conversations;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -31,7 +34,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{delete, get, patch, post};
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::{Clock, ConversationStore, IdSource, Store};
 use todo_core::service::TaskService;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
@@ -114,7 +117,7 @@ impl<S, C, I> AppState<S, C, I> {
 /// The routes of one user, relative to `/api/v1/{user_id}` (and `/api/{user_id}`).
 fn user_routes<S, C, I>() -> Router<AppState<S, C, I>>
 where
-    S: Store + 'static,
+    S: Store + ConversationStore + 'static,
     C: Clock + 'static,
     I: IdSource + 'static,
 {
@@ -151,6 +154,13 @@ where
             axum::routing::put(tags::update::<S, C, I>).delete(tags::remove::<S, C, I>),
         )
         .route("/activity-logs", get(activity::list::<S, C, I>))
+        .route("/conversations", get(conversations::list::<S, C, I>))
+        .route(
+            "/conversations/{conversation_id}",
+            get(conversations::get_one::<S, C, I>)
+                .put(conversations::put::<S, C, I>)
+                .delete(conversations::remove::<S, C, I>),
+        )
 }
 
 /// Keeps an incoming `x-request-id` only when it is short and made of safe characters, so that
@@ -178,7 +188,7 @@ fn valid_request_id(v: &HeaderValue) -> bool {
 /// calling [`finish`]. Most callers want [`router`].
 pub fn routes<S, C, I>() -> Router<AppState<S, C, I>>
 where
-    S: Store + 'static,
+    S: Store + ConversationStore + 'static,
     C: Clock + 'static,
     I: IdSource + 'static,
 {
@@ -230,7 +240,7 @@ where
 /// `x-request-id` on every response. Equals `finish(routes(), state)`.
 pub fn router<S, C, I>(state: AppState<S, C, I>) -> Router
 where
-    S: Store + 'static,
+    S: Store + ConversationStore + 'static,
     C: Clock + 'static,
     I: IdSource + 'static,
 {

@@ -17,7 +17,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::Config;
 
-use super::{activity, health, tags, tasks};
+use super::{activity, conversations, health, tags, tasks};
 
 /// The name of the bearer security scheme in the document.
 pub const BEARER: &str = "bearer";
@@ -59,6 +59,10 @@ them in UTC with `Z`.";
         tags::update,
         tags::remove,
         activity::list,
+        conversations::list,
+        conversations::get_one,
+        conversations::put,
+        conversations::remove,
         health::healthz,
         health::readyz,
     ),
@@ -68,6 +72,7 @@ them in UTC with `Z`.";
         (name = "tasks", description = "Tasks, their tags and reminders"),
         (name = "tags", description = "The user's tags"),
         (name = "activity", description = "The activity log"),
+        (name = "conversations", description = "Conversation state of the chatbot (JSON documents with ETag / If-Match; kept 90 days after the last write)"),
         (name = "health", description = "Probes (unauthenticated)"),
     )
 )]

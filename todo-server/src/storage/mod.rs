@@ -1,10 +1,11 @@
-//! Storage adapters of the ports `todo_core::ports::{Store, StoreTx}`: SQLite (the embedded
+//! Storage adapters of the ports `todo_core::ports::{Store, StoreTx, ConversationStore}`: SQLite (the embedded
 //! default) and PostgreSQL, with sqlx's runtime query API (no live database at build time).
 //!
 //! Both share their SQL (`shared.rs`, expanded once per dialect), their row mapping
 //! (`rows.rs`) and their error mapping (`error.rs`). The schemas live in `migrations/sqlite`
 //! and `migrations/postgres` (reversible).
 
+mod conversations;
 mod error;
 pub mod postgres;
 mod rows;

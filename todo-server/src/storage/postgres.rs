@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use todo_core::EventId;
 
+use super::conversations::sql_conversation_store;
 use super::error::map_migrate_err;
 use super::shared::sql_store;
 
@@ -122,4 +123,5 @@ async fn begin_unit(store: &PgStore) -> Result<PgTx, StoreError> {
     })
 }
 
+sql_conversation_store!(PgStore);
 sql_store!(PgStore, PgTx);

@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 use todo_core::EventId;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use super::conversations::sql_conversation_store;
 use super::error::{corrupt, map_migrate_err};
 use super::shared::sql_store;
 
@@ -221,4 +222,5 @@ async fn begin_unit(store: &SqliteStore) -> Result<SqliteTx, StoreError> {
     })
 }
 
+sql_conversation_store!(SqliteStore);
 sql_store!(SqliteStore, SqliteTx);

@@ -13,11 +13,13 @@ use chrono::{DateTime, TimeZone as _, Utc};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use todo_core::error::StoreError;
+use todo_core::ids::ConversationId;
 use todo_core::ids::{TaskId, UserId};
 use todo_core::memory::{MemoryStore, MemoryTx};
 use todo_core::model::{Reminder, Task};
 use todo_core::ports::{
-    ActivityPage, ManualClock, OutboxEntry, SequentialIds, Store, TagWithCount,
+    ActivityPage, ConversationStore, DeleteOutcome, ManualClock, OutboxEntry, PutOutcome,
+    SequentialIds, Store, StoredDoc, TagWithCount,
 };
 use todo_core::query::{Page, TaskQuery};
 use todo_core::service::TaskService;
@@ -91,6 +93,51 @@ impl Store for FailingStore {
     }
 }
 
+impl ConversationStore for FailingStore {
+    async fn get_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredDoc>, StoreError> {
+        self.check()?;
+        self.inner.get_conversation(user, id, now).await
+    }
+    async fn put_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        doc: &Value,
+        if_match: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<PutOutcome, StoreError> {
+        self.check()?;
+        self.inner
+            .put_conversation(user, id, doc, if_match, now)
+            .await
+    }
+    async fn delete_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        if_match: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<DeleteOutcome, StoreError> {
+        self.check()?;
+        self.inner
+            .delete_conversation(user, id, if_match, now)
+            .await
+    }
+    async fn list_conversations(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(ConversationId, DateTime<Utc>)>, StoreError> {
+        self.check()?;
+        self.inner.list_conversations(user, now).await
+    }
+}
+
 pub type Service<S> = TaskService<S, ManualClock, SequentialIds>;
 
 /// A router over a service, with the service kept for inspection.
@@ -143,7 +190,7 @@ pub fn app() -> TestApp<MemoryStore> {
     app_with(MemoryStore::new(), 64 * 1024)
 }
 
-pub fn app_with<S: Store + 'static>(store: S, body_limit: usize) -> TestApp<S> {
+pub fn app_with<S: Store + ConversationStore + 'static>(store: S, body_limit: usize) -> TestApp<S> {
     let service = Arc::new(TaskService::new(
         store,
         ManualClock::new(t0()),
