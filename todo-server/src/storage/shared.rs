@@ -35,6 +35,33 @@ macro_rules! sql_store {
 
         type DbRow = <Db as sqlx::Database>::Row;
 
+        type TaskQueryArgs<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
+        /// Binds a task's stored fields from `title` to `title_key` (with the computed columns),
+        /// in the column order that INSERT and UPDATE of a task both use after their own leading
+        /// parameters.
+        fn bind_task_fields<'q>(q: TaskQueryArgs<'q>, task: &'q Task) -> TaskQueryArgs<'q> {
+            let (search_text, title_key, rank) = rows::computed(task);
+            q.bind(task.title.as_str())
+                .bind(task.description.as_ref().map(|d| d.as_str()))
+                .bind(task.completed)
+                .bind(task.completed_at.map(enc_ts))
+                .bind(task.due_datetime.map(enc_ts))
+                .bind(task.priority.as_str())
+                .bind(rank)
+                .bind(task.recurrence.pattern_str())
+                .bind(task.recurrence.rrule().map(|r| r.as_str()))
+                .bind(task.recurrence_end_date.map(enc_ts))
+                .bind(task.series_start.map(enc_ts))
+                .bind(task.timezone.name())
+                .bind(task.parent_task_id.map(TaskId::get))
+                .bind(task.next_task_id.map(TaskId::get))
+                .bind(enc_ts(task.created_at))
+                .bind(enc_ts(task.updated_at))
+                .bind(search_text)
+                .bind(title_key)
+        }
+
         const TASK_COLS: &str = "t.id, t.user_id, t.title, t.description, t.completed, \
             t.completed_at, t.due_datetime, t.priority, t.recurrence_pattern, t.rrule, \
             t.recurrence_end_date, t.series_start, t.timezone, t.parent_task_id, \
@@ -435,8 +462,8 @@ macro_rules! sql_store {
 
             async fn insert_task(&mut self, new: NewTask) -> Result<Task, StoreError> {
                 let mut task = new.task;
-                let (search_text, title_key, rank) = rows::computed(&task);
-                let id: Option<i64> = sqlx::query_scalar(
+                let row = bind_task_fields(
+                    sqlx::query(
                     "INSERT INTO tasks (user_id, title, description, completed, completed_at, \
                      due_datetime, priority, priority_rank, recurrence_pattern, rrule, \
                      recurrence_end_date, series_start, timezone, parent_task_id, next_task_id, \
@@ -444,29 +471,17 @@ macro_rules! sql_store {
                      $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
                      ON CONFLICT (parent_task_id) WHERE parent_task_id IS NOT NULL DO NOTHING \
                      RETURNING id",
+                    )
+                    .bind(task.user_id.as_str()),
+                    &task,
                 )
-                .bind(task.user_id.as_str())
-                .bind(task.title.as_str())
-                .bind(task.description.as_ref().map(|d| d.as_str()))
-                .bind(task.completed)
-                .bind(task.completed_at.map(enc_ts))
-                .bind(task.due_datetime.map(enc_ts))
-                .bind(task.priority.as_str())
-                .bind(rank)
-                .bind(task.recurrence.pattern_str())
-                .bind(task.recurrence.rrule().map(|r| r.as_str()))
-                .bind(task.recurrence_end_date.map(enc_ts))
-                .bind(task.series_start.map(enc_ts))
-                .bind(task.timezone.name())
-                .bind(task.parent_task_id.map(TaskId::get))
-                .bind(task.next_task_id.map(TaskId::get))
-                .bind(enc_ts(task.created_at))
-                .bind(enc_ts(task.updated_at))
-                .bind(search_text)
-                .bind(title_key)
                 .fetch_optional(self.conn()?)
                 .await
                 .map_err(map_err)?;
+                let id: Option<i64> = row
+                    .map(|r| r.try_get::<i64, _>(0))
+                    .transpose()
+                    .map_err(map_err)?;
                 // A conflict is reported without failing the statement: on PostgreSQL a failed
                 // statement would abort the whole unit of work.
                 let id = id.ok_or_else(|| {
@@ -481,35 +496,19 @@ macro_rules! sql_store {
             }
 
             async fn update_task(&mut self, task: &Task) -> Result<(), StoreError> {
-                let (search_text, title_key, rank) = rows::computed(task);
-                let done = sqlx::query(
+                let done = bind_task_fields(
+                    sqlx::query(
                     "UPDATE tasks SET title = $3, description = $4, completed = $5, \
                      completed_at = $6, due_datetime = $7, priority = $8, priority_rank = $9, \
                      recurrence_pattern = $10, rrule = $11, recurrence_end_date = $12, \
                      series_start = $13, timezone = $14, parent_task_id = $15, next_task_id = $16, \
                      created_at = $17, updated_at = $18, search_text = $19, title_key = $20 \
                      WHERE id = $1 AND user_id = $2",
+                    )
+                    .bind(task.id.get())
+                    .bind(task.user_id.as_str()),
+                    task,
                 )
-                .bind(task.id.get())
-                .bind(task.user_id.as_str())
-                .bind(task.title.as_str())
-                .bind(task.description.as_ref().map(|d| d.as_str()))
-                .bind(task.completed)
-                .bind(task.completed_at.map(enc_ts))
-                .bind(task.due_datetime.map(enc_ts))
-                .bind(task.priority.as_str())
-                .bind(rank)
-                .bind(task.recurrence.pattern_str())
-                .bind(task.recurrence.rrule().map(|r| r.as_str()))
-                .bind(task.recurrence_end_date.map(enc_ts))
-                .bind(task.series_start.map(enc_ts))
-                .bind(task.timezone.name())
-                .bind(task.parent_task_id.map(TaskId::get))
-                .bind(task.next_task_id.map(TaskId::get))
-                .bind(enc_ts(task.created_at))
-                .bind(enc_ts(task.updated_at))
-                .bind(search_text)
-                .bind(title_key)
                 .execute(self.conn()?)
                 .await
                 .map_err(map_err)?;
