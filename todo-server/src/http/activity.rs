@@ -23,11 +23,7 @@ use super::openapi::{ErrorBody, PageQuery};
     responses(
         (status = 200, description = "A page of the activity log, newest first", body = ActivityListDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        super::openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]

@@ -158,12 +158,8 @@ fn unprocessable(message: &str) -> ApiError {
         (status = 200, description = "The stored JSON object, as written", body = Object,
             headers(("ETag" = String, description = "The current version, a strong entity tag such as `\"v3\"`"))),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such conversation of this user (or it expired: 90 days after its last write)", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        super::openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -208,16 +204,12 @@ where
         (status = 200, description = "Written", body = ConversationWrittenDto,
             headers(("ETag" = String, description = "The new version"))),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter or `If-Match`, malformed or missing JSON", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
         (status = 412, description = "`PRECONDITION_FAILED`: `If-Match` does not name the current version (or there is no document)", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the document is larger than 256 KiB", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`VALIDATION_ERROR`: the body is not a JSON object", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        super::openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -285,14 +277,10 @@ where
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter or `If-Match`", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such conversation of this user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
         (status = 412, description = "`PRECONDITION_FAILED`: `If-Match` does not name the current version", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        super::openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -333,11 +321,7 @@ where
     responses(
         (status = 200, description = "The user's live conversations, newest write first", body = ConversationListDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        super::openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]

@@ -167,6 +167,40 @@ pub async fn docs_asset(Path(file): Path<String>) -> Response {
 // ---------------------------------------------------------------------------------------------
 // Schemas
 
+/// The error responses every authenticated `/api` operation can give, listed once for all of
+/// them (`responses(..., AuthedErrors)`). Only the document uses it; no handler returns it.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum AuthedErrors {
+    /// 401.
+    #[response(
+        status = 401,
+        description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token"
+    )]
+    Unauthorized(ErrorBody),
+    /// 403.
+    #[response(
+        status = 403,
+        description = "`FORBIDDEN`: the token is for another user"
+    )]
+    Forbidden(ErrorBody),
+    /// 429.
+    #[response(
+        status = 429,
+        description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)"
+    )]
+    RateLimited(ErrorBody),
+    /// 500.
+    #[response(status = 500, description = "`INTERNAL`")]
+    Internal(ErrorBody),
+    /// 503.
+    #[response(
+        status = 503,
+        description = "`UNAVAILABLE`: the database does not answer; retry later"
+    )]
+    Unavailable(ErrorBody),
+}
+
 /// The error body of every error response.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

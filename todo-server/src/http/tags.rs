@@ -25,11 +25,7 @@ type Result<T> = std::result::Result<T, ApiError>;
     responses(
         (status = 200, description = "The user's tags with the number of tasks carrying each", body = TagListDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -54,15 +50,11 @@ pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>
     responses(
         (status = 201, description = "The new tag", body = TagDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the user has a tag of this name (case-insensitively)", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -86,16 +78,12 @@ pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     responses(
         (status = 200, description = "The updated tag", body = TagDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the user has another tag of this name (case-insensitively)", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -119,13 +107,9 @@ pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     responses(
         (status = 204, description = "Deleted and detached from its tasks (a second delete answers 404)"),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]

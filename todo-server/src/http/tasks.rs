@@ -55,15 +55,11 @@ impl InputBody for CompleteInput {
     responses(
         (status = 201, description = "The new task (tags expanded, `reminder` or null)", body = TaskDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -86,11 +82,7 @@ pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     responses(
         (status = 200, description = "A page of tasks", body = TaskListDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -120,12 +112,8 @@ pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>
     responses(
         (status = 200, description = "The task", body = TaskDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -149,16 +137,12 @@ pub async fn get_one<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stat
     responses(
         (status = 200, description = "The updated task", body = TaskDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -186,16 +170,12 @@ pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     responses(
         (status = 200, description = "The task after toggling (or setting) completion; completing a recurring task creates its next instance (`next_task_id`)", body = TaskDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -221,13 +201,9 @@ pub async fn complete<S: Store + 'static, C: Clock + 'static, I: IdSource + 'sta
     responses(
         (status = 204, description = "Deleted (a second delete answers 404)"),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -251,16 +227,12 @@ pub async fn remove<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     responses(
         (status = 201, description = "The task with the tag attached", body = TaskDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the tag is attached already", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -291,13 +263,9 @@ pub async fn attach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 's
     responses(
         (status = 200, description = "The task without the tag", body = TaskDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -324,16 +292,12 @@ pub async fn detach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 's
     responses(
         (status = 201, description = "The pending reminder (it replaces a pending one)", body = ReminderDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the task is completed (it takes no reminder), or it was changed concurrently", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
@@ -360,13 +324,9 @@ pub async fn set_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource + 
     responses(
         (status = 200, description = "The cancelled reminder", body = CancelledReminderDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: no, malformed, badly signed or expired token", body = ErrorBody),
-        (status = 403, description = "`FORBIDDEN`: the token is for another user", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
         (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
-        (status = 429, description = "`RATE_LIMITED`: too many requests of this user (see `Retry-After`)", body = ErrorBody),
-        (status = 500, description = "`INTERNAL`", body = ErrorBody),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer; retry later", body = ErrorBody)
+        openapi::AuthedErrors
     ),
     security(("bearer" = []))
 )]
