@@ -26,10 +26,7 @@ fn app_limited(rate_limit: u32) -> TestApp<MemoryStore> {
     let state = AppState::new(Arc::clone(&service), AuthConfig::new(SECRET.to_vec()))
         .with_metrics(Metrics::new())
         .with_rate_limit(rate_limit);
-    TestApp {
-        router: router(state),
-        service,
-    }
+    TestApp::in_process(router(state), service)
 }
 
 /// A writer that collects what the subscriber writes.

@@ -134,10 +134,7 @@ fn app_on<S: Store + ConversationStore + 'static>(
     let state = AppState::new(Arc::clone(&service), AuthConfig::new(SECRET.to_vec()))
         .with_metrics(metrics)
         .with_rate_limit(rate_limit);
-    TestApp {
-        router: router(state),
-        service,
-    }
+    TestApp::in_process(router(state), service)
 }
 
 fn app_limited(rate_limit: u32) -> TestApp<MemoryStore> {
@@ -147,7 +144,7 @@ fn app_limited(rate_limit: u32) -> TestApp<MemoryStore> {
 /// `GET /metrics` without a token: status, content type and the text.
 async fn scrape<S: Store + 'static>(app: &TestApp<S>) -> String {
     let req = Request::get("/metrics").body(Body::empty()).unwrap();
-    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let resp = app.router().clone().oneshot(req).await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(
         resp.headers()["content-type"]
@@ -365,7 +362,7 @@ async fn the_request_over_the_limit_is_429_with_retry_after_and_other_users_are_
     assert_eq!(details["limit_per_minute"], 3);
     assert_eq!(details["retry_after_secs"], retry);
     assert_eq!(
-        app.service
+        app.service()
             .store()
             .undelivered_events(100)
             .await

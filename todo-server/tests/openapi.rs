@@ -58,7 +58,7 @@ const METHODS: &[&str] = &[
 
 async fn get_raw(app: &TestApp<MemoryStore>, path: &str) -> (u16, String, Vec<u8>) {
     let resp = app
-        .router
+        .router()
         .clone()
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
         .await

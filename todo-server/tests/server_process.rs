@@ -3,87 +3,13 @@
 //! tokens, keeps its generated secret, and stops gracefully on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 mod support;
 
-struct Server {
-    child: Child,
-    base: String,
-    dir: PathBuf,
-    env: Vec<(String, String)>,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        Server::start_with(dir, &[])
-    }
-
-    fn start_with(dir: &Path, env: &[(&str, &str)]) -> Server {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_todo-server"))
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("TODO_ADDR", "127.0.0.1:0")
-            // Off unless a test turns it on (its own env comes after).
-            .env("TODO_RATE_LIMIT_PER_MIN", "0")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let first = lines.next().unwrap().unwrap();
-        // "todo-server listening on http://127.0.0.1:PORT (SQLite file todo.db)"
-        let base = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap()
-            .to_owned();
-        std::thread::spawn(move || for _ in lines {});
-        Server {
-            child,
-            base,
-            dir: dir.to_owned(),
-            env,
-        }
-    }
-
-    fn token(&self, user: &str) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_todo-server"))
-            .args(["token", "--user", user, "--ttl", "10m"])
-            .current_dir(&self.dir)
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    }
-
-    fn stop(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
+use support::server::{Server, temp_dir};
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -94,8 +20,7 @@ fn agent() -> ureq::Agent {
 
 #[test]
 fn embedded_default_serves_and_stops_gracefully() {
-    let dir = std::env::temp_dir().join(format!("todo-proc-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("todo-proc");
     let server = Server::start(&dir);
     assert!(
         dir.join("todo.db").exists(),
@@ -214,8 +139,7 @@ fn embedded_default_serves_and_stops_gracefully() {
 fn postgres_concurrent_completions_over_http_create_one_instance() {
     let Some(_) = support::pg_url() else { return };
     let url = support::run(support::fresh_pg_database());
-    let dir = std::env::temp_dir().join(format!("todo-proc-pg-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("todo-proc-pg");
     let secret = "a-test-secret-that-is-long-enough-0123456789";
     let server = Server::start_with(&dir, &[("DATABASE_URL", &url), ("TODO_JWT_SECRET", secret)]);
     assert!(

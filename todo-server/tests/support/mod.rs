@@ -1,5 +1,6 @@
-//! Test support shared by the storage tests: runtimes, fresh SQLite files, fresh PostgreSQL
-//! databases, and the rule for PostgreSQL tests without a database.
+//! Test support shared by the storage and process tests: runtimes, fresh SQLite files, fresh
+//! PostgreSQL databases, the rule for PostgreSQL tests without a database, and the spawned
+//! server binary ([`server`]).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
@@ -8,6 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::Connection;
 use todo_server::storage::{PgStore, SqliteStore};
+
+pub mod server;
 
 /// Runs a future to completion on a fresh multi-thread runtime.
 pub fn run<F: Future>(f: F) -> F::Output {

@@ -1,5 +1,6 @@
 //! Shared helpers of the HTTP API tests: an app over the in-memory store (or a store that fails
-//! on demand), tokens, and requests that check the contract's invariants on every response.
+//! on demand) called in-process, or a running server over real HTTP; tokens, and requests that
+//! check the contract's invariants on every response.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,9 +9,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use chrono::{DateTime, TimeZone as _, Utc};
 use http_body_util::BodyExt;
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use todo_core::error::StoreError;
 use todo_core::ids::ConversationId;
@@ -26,7 +29,8 @@ use todo_core::service::TaskService;
 use todo_server::http::{AppState, AuthConfig, issue_token, router};
 use tower::ServiceExt;
 
-pub const SECRET: &[u8] = b"test-secret-of-the-http-api";
+/// The tests' JWT secret (the binary wants at least 32 characters).
+pub const SECRET: &[u8] = b"test-secret-of-the-http-api-0123456789";
 
 /// The service clock's start: 2026-02-15T10:00:00Z.
 pub fn t0() -> DateTime<Utc> {
@@ -140,10 +144,25 @@ impl ConversationStore for FailingStore {
 
 pub type Service<S> = TaskService<S, ManualClock, SequentialIds>;
 
-/// A router over a service, with the service kept for inspection.
-pub struct TestApp<S> {
-    pub router: Router,
-    pub service: Arc<Service<S>>,
+/// Where a [`TestApp`] sends its requests.
+pub enum Transport<S> {
+    /// The router, called in-process, with its service kept for inspection.
+    InProcess {
+        router: Router,
+        service: Arc<Service<S>>,
+    },
+    /// Real HTTP/1.1 to a server listening at `authority` (`host:port`); `_server` keeps it
+    /// running (e.g. a spawned binary that stops when dropped).
+    Http {
+        authority: String,
+        _server: Box<dyn std::any::Any + Send + Sync>,
+    },
+}
+
+/// The API under test: the router in-process, or a server over real HTTP. Both answer the same
+/// requests and get the same checks on every response.
+pub struct TestApp<S = MemoryStore> {
+    pub transport: Transport<S>,
 }
 
 /// A response, its JSON body parsed (`Null` when empty).
@@ -198,10 +217,28 @@ pub fn app_with<S: Store + ConversationStore + 'static>(store: S, body_limit: us
     ));
     let state = AppState::new(Arc::clone(&service), AuthConfig::new(SECRET.to_vec()))
         .with_body_limit(body_limit);
-    TestApp {
-        router: router(state),
-        service,
-    }
+    TestApp::in_process(router(state), service)
+}
+
+/// One request over a fresh HTTP/1.1 connection to `authority`; the request's path and query
+/// are sent as they are (origin form), the body streams as it comes (no `Content-Length`
+/// unless the body's size is known).
+async fn send_http(authority: &str, mut req: Request<Body>) -> (StatusCode, HeaderMap, Bytes) {
+    let stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {authority}: {e}"));
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    let conn = tokio::spawn(conn);
+    req.headers_mut()
+        .insert("host", HeaderValue::from_str(authority).unwrap());
+    let resp = sender.send_request(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    drop(sender);
+    let _ = conn.await;
+    (parts.status, parts.headers, bytes)
 }
 
 pub fn token(user: &str) -> String {
@@ -213,17 +250,91 @@ pub fn token(user: &str) -> String {
     .unwrap()
 }
 
-impl<S: Store + 'static> TestApp<S> {
+impl<S> TestApp<S> {
+    /// The router, called in-process.
+    pub fn in_process(router: Router, service: Arc<Service<S>>) -> TestApp<S> {
+        TestApp {
+            transport: Transport::InProcess { router, service },
+        }
+    }
+
+    /// A server listening at `base` (`http://host:port`) over real HTTP, kept running by
+    /// `server` as long as the app lives.
+    pub fn over_http(base: &str, server: impl std::any::Any + Send + Sync) -> TestApp<S> {
+        let authority = base
+            .strip_prefix("http://")
+            .unwrap_or_else(|| panic!("an http:// URL: {base}"))
+            .trim_end_matches('/')
+            .to_owned();
+        TestApp {
+            transport: Transport::Http {
+                authority,
+                _server: Box::new(server),
+            },
+        }
+    }
+
+    /// The router (in-process apps only).
+    #[track_caller]
+    pub fn router(&self) -> &Router {
+        match &self.transport {
+            Transport::InProcess { router, .. } => router,
+            Transport::Http { .. } => panic!("no in-process router: the app runs over HTTP"),
+        }
+    }
+
+    /// The service behind the router, with its manual clock (in-process apps only).
+    #[track_caller]
+    pub fn service(&self) -> &Arc<Service<S>> {
+        self.try_service()
+            .expect("no in-process service: the app runs over HTTP")
+    }
+
+    /// The service behind the router, `None` over HTTP.
+    pub fn try_service(&self) -> Option<&Arc<Service<S>>> {
+        match &self.transport {
+            Transport::InProcess { service, .. } => Some(service),
+            Transport::Http { .. } => None,
+        }
+    }
+
+    /// Asserts a timestamp the server took from its clock: exactly `now` of the manual clock
+    /// in-process; over HTTP (the system clock) an RFC 3339 UTC timestamp within the last hour.
+    #[track_caller]
+    pub fn assert_clock_time(&self, value: &Value, in_process_now: DateTime<Utc>) {
+        let text = value
+            .as_str()
+            .unwrap_or_else(|| panic!("a timestamp: {value}"));
+        assert!(text.ends_with('Z'), "UTC: {text}");
+        let t = DateTime::parse_from_rfc3339(text)
+            .unwrap_or_else(|e| panic!("RFC 3339 ({e}): {text}"))
+            .with_timezone(&Utc);
+        if self.try_service().is_some() {
+            assert_eq!(t, in_process_now, "the manual clock: {text}");
+        } else {
+            let age = Utc::now() - t;
+            assert!(
+                age >= -chrono::Duration::minutes(1) && age <= chrono::Duration::hours(1),
+                "the system clock's recent past: {text}"
+            );
+        }
+    }
+
     /// Sends a request; checks `x-request-id` on the response.
     pub async fn send(&self, req: Request<Body>) -> Resp {
-        let resp = self.router.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
+        let (status, headers, bytes) = match &self.transport {
+            Transport::InProcess { router, .. } => {
+                let resp = router.clone().oneshot(req).await.unwrap();
+                let (parts, body) = resp.into_parts();
+                let bytes = body.collect().await.unwrap().to_bytes();
+                (parts.status, parts.headers, bytes)
+            }
+            Transport::Http { authority, .. } => send_http(authority, req).await,
+        };
         assert!(
             headers.get("x-request-id").is_some_and(|v| !v.is_empty()),
             "x-request-id on every response ({status})"
         );
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
