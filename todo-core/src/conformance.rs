@@ -40,6 +40,7 @@ macro_rules! store_conformance_tests {
             one_next_instance_per_parent,
             tag_names_unique_per_user,
             delete_tag_detaches_and_counts,
+            tags_by_id_in_order_of_their_owner,
             reminder_lifecycle,
             activity_newest_first,
             outbox_in_order_until_delivered,
@@ -519,6 +520,41 @@ pub async fn delete_tag_detaches_and_counts<S: Store>(store: S) {
         assert_eq!(t.tag_ids, vec![home.id]);
     }
     assert_eq!(store.list_tags(&u).await.unwrap().len(), 1);
+}
+
+/// `Store::tags` reads the user's tags in the order asked, leaving out unknown ids and other
+/// users' tags; uncommitted tags are invisible.
+pub async fn tags_by_id_in_order_of_their_owner<S: Store>(store: S) {
+    let (a, b) = (user("alice"), user("bob"));
+    let mut tx = store.begin().await.unwrap();
+    let work = insert_tag(&mut tx, &a, "work").await;
+    let home = insert_tag(&mut tx, &a, "home").await;
+    let bobs = insert_tag(&mut tx, &b, "bobs").await;
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let later = insert_tag(&mut tx, &a, "later").await;
+    let names = |tags: Vec<crate::model::Tag>| -> Vec<String> {
+        tags.into_iter()
+            .map(|t| t.name.as_str().to_owned())
+            .collect()
+    };
+    let missing = TagId::new(work.id.get() + 1000);
+    assert_eq!(
+        names(
+            store
+                .tags(&a, &[home.id, missing, work.id, bobs.id, later.id])
+                .await
+                .unwrap()
+        ),
+        ["home", "work"]
+    );
+    assert_eq!(
+        names(store.tags(&b, &[work.id, bobs.id]).await.unwrap()),
+        ["bobs"]
+    );
+    assert!(store.tags(&a, &[]).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+    assert_eq!(names(store.tags(&a, &[later.id]).await.unwrap()), ["later"]);
 }
 
 /// One pending reminder per task; a transition happens only from the expected status, once.

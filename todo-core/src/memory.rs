@@ -233,6 +233,14 @@ impl Store for MemoryStore {
         Ok(query::apply(q, &owned).map(Task::clone))
     }
 
+    async fn tags(&self, user: &UserId, ids: &[TagId]) -> Result<Vec<Tag>, StoreError> {
+        let state = self.snapshot();
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.tags.get(id).filter(|t| &t.user_id == user).cloned())
+            .collect())
+    }
+
     async fn list_tags(&self, user: &UserId) -> Result<Vec<TagWithCount>, StoreError> {
         let state = self.snapshot();
         let mut tags: Vec<TagWithCount> = state

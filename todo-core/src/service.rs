@@ -192,9 +192,9 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
     }
 
     /// Fails with 422 naming the ids that are not tags of this user.
-    async fn check_tags(&mut self, ids: &[TagId]) -> Result<(), Error> {
+    async fn check_tags(&mut self, ids: &[TagId]) -> Result<Vec<Tag>, Error> {
         if ids.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let found = self.tx.tags(self.user, ids).await?;
         let missing: Vec<String> = ids
@@ -203,7 +203,7 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
             .map(ToString::to_string)
             .collect();
         if missing.is_empty() {
-            Ok(())
+            Ok(found)
         } else {
             Err(Error::Unprocessable(
                 FieldError::new(
@@ -523,12 +523,18 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     }
 
     async fn views(&self, user: &UserId, tasks: Vec<Task>) -> Result<Vec<TaskView>, Error> {
+        let mut tag_ids: Vec<TagId> = tasks
+            .iter()
+            .flat_map(|t| t.tag_ids.iter().copied())
+            .collect();
+        tag_ids.sort_unstable();
+        tag_ids.dedup();
         let tags: HashMap<TagId, Tag> = self
             .store
-            .list_tags(user)
+            .tags(user, &tag_ids)
             .await?
             .into_iter()
-            .map(|t| (t.tag.id, t.tag))
+            .map(|t| (t.id, t))
             .collect();
         let ids: Vec<TaskId> = tasks.iter().map(|t| t.id).collect();
         let mut reminders: HashMap<TaskId, Reminder> = self
@@ -561,7 +567,7 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
         let draft = input.validate(self.clock.now())?;
         self.retry(|| async {
             let mut u = self.unit(user).await?;
-            u.check_tags(&draft.tag_ids).await?;
+            let tags = u.check_tags(&draft.tag_ids).await?;
             let recurring = draft.recurrence.is_recurring();
             let task = Task {
                 id: TaskId::new(0),
@@ -583,9 +589,14 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
                 updated_at: u.now,
             };
             let task = u.insert_task(task).await?;
-            let view = u.view(task).await?;
+            // A new task has no reminder yet (reminders are set on an existing task), and its
+            // tags are the ones just checked, in the order of `tag_ids`.
             u.commit().await?;
-            Ok(view)
+            Ok(TaskView {
+                task,
+                tags,
+                reminder: None,
+            })
         })
         .await
     }

@@ -13,6 +13,9 @@ use tokio::sync::{Notify, broadcast};
 /// How many events a slow subscriber may lag behind before it misses some (and is told so by
 /// `broadcast::error::RecvError::Lagged`).
 const CHANNEL_CAPACITY: usize = 4096;
+/// After a pass that delivered something, how long the bus waits before the next pass. An
+/// idle bus drains at once when woken; a busy one at most every `COALESCE`.
+const COALESCE: Duration = Duration::from_millis(5);
 /// How many outbox entries one drain pass takes.
 const BATCH: u32 = 500;
 
@@ -128,8 +131,20 @@ impl EventBus {
     ) {
         tokio::pin!(shutdown);
         loop {
-            if let Err(e) = self.drain_once(&store).await {
-                tracing::warn!(error = %e, "event bus: draining the outbox failed; retrying");
+            let delivered = match self.drain_once(&store).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "event bus: draining the outbox failed; retrying");
+                    0
+                }
+            };
+            if delivered > 0 {
+                // Under a stream of commits, gather what arrives in the next moment into one
+                // read and one mark-delivered write, instead of a pair per commit.
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::time::sleep(COALESCE) => {}
+                }
             }
             tokio::select! {
                 () = &mut shutdown => return,

@@ -142,6 +142,29 @@ macro_rules! sql_store {
             )
         }
 
+        /// The user's tags with these ids, by id, with a locking clause (`FOR_SHARE` or "").
+        fn tags_query(user: &UserId, ids: &[TagId], lock: &str) -> QueryBuilder<'static, Db> {
+            let mut qb =
+                QueryBuilder::<Db>::new(format!("SELECT {TAG_COLS} FROM tags g WHERE g.user_id = "));
+            qb.push_bind(user.as_str().to_owned());
+            qb.push(" AND g.id IN (");
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(id.get());
+            }
+            qb.push(format!(") ORDER BY g.id{lock}"));
+            qb
+        }
+
+        /// The tags of `rows` in the order of `ids` (missing ids left out).
+        fn tags_in_order(rows: &[DbRow], ids: &[TagId]) -> Result<Vec<Tag>, StoreError> {
+            let found = rows.iter().map(tag_from_row).collect::<Result<Vec<_>, _>>()?;
+            Ok(ids
+                .iter()
+                .filter_map(|id| found.iter().find(|t| t.id == *id).cloned())
+                .collect())
+        }
+
         /// The WHERE clause of the list query (see `todo_core::query::engine`).
         fn push_filters(qb: &mut QueryBuilder<'static, Db>, user: &UserId, q: &TaskQuery) {
             qb.push(" WHERE t.user_id = ");
@@ -284,16 +307,22 @@ macro_rules! sql_store {
                 user: &UserId,
                 q: &TaskQuery,
             ) -> Result<Page<Task>, StoreError> {
+                // The page's ids first (an index can give them in order, and nothing else is
+                // computed for the rows around the page), the total by an uncorrelated subquery
+                // (evaluated once), the tag ids only for the page's rows.
                 let mut qb = QueryBuilder::<Db>::new(format!(
-                    "SELECT {TASK_COLS}, {TAG_IDS} AS tag_ids, COUNT(*) OVER () AS total_count \
-                     FROM tasks t"
+                    "SELECT {TASK_COLS}, {TAG_IDS} AS tag_ids, (SELECT COUNT(*) FROM tasks t"
                 ));
+                push_filters(&mut qb, user, q);
+                qb.push(") AS total_count FROM tasks t WHERE t.id IN (SELECT t.id FROM tasks t");
                 push_filters(&mut qb, user, q);
                 push_order(&mut qb, q);
                 qb.push(" LIMIT ");
                 qb.push_bind(i64::from(q.limit.get()));
                 qb.push(" OFFSET ");
                 qb.push_bind(rows::to_i64(q.offset));
+                qb.push(")");
+                push_order(&mut qb, q);
                 let found = qb.build().fetch_all(&self.pool).await.map_err(map_err)?;
                 let total = match found.first() {
                     Some(row) => rows::to_u64(row.try_get("total_count").map_err(map_err)?),
@@ -337,6 +366,18 @@ macro_rules! sql_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn tags(&self, user: &UserId, ids: &[TagId]) -> Result<Vec<Tag>, StoreError> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let found = tags_query(user, ids, "")
+                    .build()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                tags_in_order(&found, ids)
             }
 
             async fn list_activity(
@@ -538,22 +579,12 @@ macro_rules! sql_store {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut qb = QueryBuilder::<Db>::new(format!(
-                    "SELECT {TAG_COLS} FROM tags g WHERE g.user_id = "
-                ));
-                qb.push_bind(user.as_str().to_owned());
-                qb.push(" AND g.id IN (");
-                let mut sep = qb.separated(", ");
-                for id in ids {
-                    sep.push_bind(id.get());
-                }
-                qb.push(format!(") ORDER BY g.id{FOR_SHARE}"));
-                let found = qb.build().fetch_all(self.conn()?).await.map_err(map_err)?;
-                let found = found.iter().map(tag_from_row).collect::<Result<Vec<_>, _>>()?;
-                Ok(ids
-                    .iter()
-                    .filter_map(|id| found.iter().find(|t| t.id == *id).cloned())
-                    .collect())
+                let found = tags_query(user, ids, FOR_SHARE)
+                    .build()
+                    .fetch_all(self.conn()?)
+                    .await
+                    .map_err(map_err)?;
+                tags_in_order(&found, ids)
             }
 
             async fn tag_by_key(
