@@ -182,10 +182,15 @@ INSERT INTO activity_logs (user_id, task_id, action, old_values, new_values, cre
 INSERT INTO outbox (event_id, user_id, event_type, payload, created_at) VALUES (gen_random_uuid(), :uid, '$(sql_quote "$ETYPE")', :payload, now());
 COMMIT;
 EOF
-    COLS="t.id, t.user_id, t.title, t.description, t.completed, t.completed_at, t.due_datetime, t.priority, t.recurrence_pattern, t.rrule, t.recurrence_end_date, t.series_start, t.timezone, t.parent_task_id, t.next_task_id, t.created_at, t.updated_at, (SELECT string_agg(tt.tag_id::text, ',') FROM task_tags tt WHERE tt.task_id = t.id) AS tag_ids, COUNT(*) OVER () AS total_count"
-    # The list query of storage/shared.rs (list_tasks) with the default query: created_at desc, 50.
-    echo "SELECT $COLS FROM tasks t WHERE t.user_id = :uid ORDER BY t.created_at DESC, t.id DESC LIMIT 50 OFFSET 0;" >"$WORK/list.sql"
-    echo "SELECT $COLS FROM tasks t WHERE t.user_id = :uid AND t.search_text LIKE :pat ESCAPE '\\' ORDER BY t.created_at DESC, t.id DESC LIMIT 50 OFFSET 0;" >"$WORK/search.sql"
+    COLS="t.id, t.user_id, t.title, t.description, t.completed, t.completed_at, t.due_datetime, t.priority, t.recurrence_pattern, t.rrule, t.recurrence_end_date, t.series_start, t.timezone, t.parent_task_id, t.next_task_id, t.created_at, t.updated_at, (SELECT string_agg(tt.tag_id::text, ',') FROM task_tags tt WHERE tt.task_id = t.id) AS tag_ids"
+    ORDER="ORDER BY t.created_at DESC, t.id DESC"
+    # The list query of storage/shared.rs (list_tasks) with the default query: created_at desc, 50:
+    # the page's ids by a subquery, the total by an uncorrelated subquery.
+    list_sql() { # $1: the WHERE clause
+        echo "SELECT $COLS, (SELECT COUNT(*) FROM tasks t WHERE $1) AS total_count FROM tasks t WHERE t.id IN (SELECT t.id FROM tasks t WHERE $1 $ORDER LIMIT 50 OFFSET 0) $ORDER;"
+    }
+    list_sql "t.user_id = :uid" >"$WORK/list.sql"
+    list_sql "t.user_id = :uid AND t.search_text LIKE :pat ESCAPE '\\'" >"$WORK/search.sql"
     psql -q -d "$PGDB" -c "VACUUM ANALYZE"
     for c in $CONNECTIONS; do
         pgbench_run create "$c" "$WORK/create.sql" -D uid=pgbench -D "title=$TITLE" -D "descr=$DESCR" \

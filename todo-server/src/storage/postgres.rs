@@ -21,6 +21,13 @@ const TAG_IDS: &str =
 const TITLE_ORDER: &str = "t.title_key COLLATE \"C\"";
 const NAME_KEY_ORDER: &str = "g.name_key COLLATE \"C\"";
 
+/// `AND t.search_text LIKE '%word%'`: the trigram index answers it.
+fn push_search_word(qb: &mut sqlx::QueryBuilder<'static, Db>, word: &str) {
+    qb.push(" AND t.search_text LIKE ");
+    qb.push_bind(super::rows::like_pattern(word));
+    qb.push(" ESCAPE '\\'");
+}
+
 /// The migrations of the PostgreSQL schema (`migrations/postgres`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 

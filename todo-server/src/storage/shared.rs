@@ -6,6 +6,7 @@
 //! - `const FOR_UPDATE`, `FOR_SHARE` (row locks in a unit, empty on SQLite), `TAG_IDS` (an
 //!   expression giving the task's tag ids comma-separated), `TITLE_ORDER` / `NAME_KEY_ORDER` (the
 //!   bytewise key expressions);
+//! - `fn push_search_word(&mut QueryBuilder, &str)` (`AND <t.search_text holds the word>`);
 //! - `fn enc_ts(DateTime<Utc>) -> _`, `fn ts(&Row, &str)`, `fn ts_opt(&Row, &str)` (timestamps),
 //!   `fn enc_event_id(EventId) -> _`;
 //! - the unit of work `$Tx` with `async fn begin_unit(&$Store) -> Result<$Tx, _>`,
@@ -170,9 +171,7 @@ macro_rules! sql_store {
             qb.push(" WHERE t.user_id = ");
             qb.push_bind(user.as_str().to_owned());
             for word in &q.search {
-                qb.push(" AND t.search_text LIKE ");
-                qb.push_bind(rows::like_pattern(word));
-                qb.push(" ESCAPE '\\'");
+                push_search_word(qb, word);
             }
             match q.status {
                 StatusFilter::All => {}

@@ -5,6 +5,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sqlx::ConnectOptions;
@@ -13,7 +14,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use todo_core::EventId;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::conversations::sql_conversation_store;
 use super::error::{corrupt, map_migrate_err};
@@ -26,6 +27,14 @@ const FOR_SHARE: &str = "";
 const TAG_IDS: &str = "(SELECT group_concat(tt.tag_id) FROM task_tags tt WHERE tt.task_id = t.id)";
 const TITLE_ORDER: &str = "t.title_key";
 const NAME_KEY_ORDER: &str = "g.name_key";
+
+/// `AND instr(t.search_text, word) > 0`: no index helps a substring, and `instr` (a plain
+/// substring test; both sides are case-folded already) costs half of what `LIKE` does.
+fn push_search_word(qb: &mut sqlx::QueryBuilder<'static, Db>, word: &str) {
+    qb.push(" AND instr(t.search_text, ");
+    qb.push_bind(word.to_owned());
+    qb.push(") > 0");
+}
 
 /// How long a statement waits for another connection's write lock before failing with
 /// `StoreError::Conflict`.
@@ -40,7 +49,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sql
 pub struct SqliteStore {
     pool: SqlitePool,
     /// The connection of this process's units of work (see [`Writer`]).
-    writer: Arc<Mutex<Writer>>,
+    writer: Arc<WriterShared>,
 }
 
 impl SqliteStore {
@@ -81,7 +90,7 @@ impl SqliteStore {
     pub fn from_pool(pool: SqlitePool) -> Self {
         SqliteStore {
             pool,
-            writer: Arc::new(Mutex::new(Writer::default())),
+            writer: Arc::new(WriterShared::default()),
         }
     }
 
@@ -120,37 +129,134 @@ fn enc_event_id(id: EventId) -> String {
     id.get().to_string()
 }
 
+/// Units of work of one group commit at most this many before the group commits.
+const MAX_GROUP: usize = 64;
+/// How long a unit whose group has not committed waits before committing the group itself
+/// (the unit that was to follow it went away before its turn).
+const GROUP_PATIENCE: Duration = Duration::from_millis(5);
+
 /// The connection all units of work of this process write through, behind an async lock
 /// held for the whole unit. SQLite has one writer at a time anyway: queueing here is fair and
 /// avoids both the busy handler's sleeps and a pool round trip per unit. `BEGIN IMMEDIATE`
 /// still waits (up to the busy timeout) for writers of other processes.
+///
+/// Group commit: a unit is a `SAVEPOINT` inside an outer `BEGIN IMMEDIATE` transaction, the
+/// group. When a unit ends well it releases its savepoint; if another unit is already waiting
+/// for the writer, it hands the writer on and waits for the group's `COMMIT`, else it commits the
+/// group (so do the unit that fills the group to [`MAX_GROUP`], and a unit that waited
+/// [`GROUP_PATIENCE`] in vain). No unit reports success before the `COMMIT` of its group
+/// succeeded; if that `COMMIT` fails, every unit of the group fails. A unit that fails or is
+/// dropped rolls back to its savepoint and leaves the group's other units alone. Under a
+/// stream of writes, one commit (one set of WAL frames for the pages they share) serves many.
 #[derive(Debug, Default)]
 struct Writer {
     /// Opened on first use.
     conn: Option<SqliteConnection>,
-    /// A transaction may be open: a unit was dropped without commit, or its commit failed.
+    /// A unit's savepoint may be open: a unit was dropped without commit, or its work failed.
     /// The next user rolls it back first.
     open: bool,
+    /// The open outer transaction, if any.
+    group: Option<Group>,
+    /// Numbers the groups (to tell whether a group is still the open one).
+    groups: u64,
 }
 
-impl Writer {
-    async fn rollback_if_open(&mut self) {
-        if self.open {
-            if let Some(conn) = self.conn.as_mut() {
-                if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
-                    // The connection is in an unknown state: open a new one next time.
-                    self.conn = None;
-                }
-            }
-            self.open = false;
-        }
+/// An outer transaction and the units that released their savepoints in it.
+#[derive(Debug)]
+struct Group {
+    id: u64,
+    /// Units waiting for this group's commit.
+    units: usize,
+    /// The outcome of the group's `COMMIT` (None until then).
+    done: watch::Sender<Option<Result<(), StoreError>>>,
+}
+
+/// The writer and the number of units waiting for it.
+#[derive(Debug, Default)]
+struct WriterShared {
+    writer: Arc<Mutex<Writer>>,
+    waiting: AtomicUsize,
+}
+
+/// Counts a unit as waiting for the writer while it exists (also when its future is dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::SeqCst);
+        Waiting(n)
     }
 }
 
-/// A unit of work: a `BEGIN IMMEDIATE` transaction on the writer connection. Dropping it
-/// without commit rolls back (right away on a tokio runtime, else when the next unit starts).
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Writer {
+    async fn exec(&mut self, sql: &str) -> Result<(), StoreError> {
+        let conn = self.conn.as_mut().ok_or_else(gone)?;
+        sqlx::query(sql)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    /// Undoes the savepoint of a unit that did not end well; an outer transaction no unit is
+    /// waiting for is rolled back too.
+    async fn rollback_if_open(&mut self) {
+        if self.open {
+            self.open = false;
+            let undone = match self.exec("ROLLBACK TO unit").await {
+                Ok(()) => self.exec("RELEASE unit").await,
+                Err(e) => Err(e),
+            };
+            if undone.is_err() {
+                // The connection is in an unknown state: fail the group, open a new one.
+                self.abandon("the group's connection failed").await;
+                return;
+            }
+        }
+        if self.group.as_ref().is_some_and(|g| g.units == 0) {
+            self.group = None;
+            if self.exec("ROLLBACK").await.is_err() {
+                self.conn = None;
+            }
+        }
+    }
+
+    /// Commits the open group and tells its units.
+    async fn commit_group(&mut self) -> Result<(), StoreError> {
+        let Some(group) = self.group.take() else {
+            return Ok(());
+        };
+        let done = self.exec("COMMIT").await;
+        if done.is_err() && self.exec("ROLLBACK").await.is_err() {
+            self.conn = None;
+        }
+        group.done.send_replace(Some(done.clone()));
+        done
+    }
+
+    /// Fails the open group and drops the connection.
+    async fn abandon(&mut self, why: &str) {
+        if let Some(group) = self.group.take() {
+            group
+                .done
+                .send_replace(Some(Err(StoreError::Unavailable(why.to_owned()))));
+        }
+        self.conn = None;
+    }
+}
+
+/// A unit of work: a savepoint in the writer connection's open group (see [`Writer`]).
+/// Dropping it without commit rolls back to its savepoint (right away on a tokio runtime,
+/// else when the next unit starts).
 pub struct SqliteTx {
     writer: Option<OwnedMutexGuard<Writer>>,
+    shared: Arc<WriterShared>,
     /// Outbox events appended in this unit, written on commit.
     events: Vec<DomainEvent>,
 }
@@ -176,20 +282,52 @@ impl SqliteTx {
     async fn finish(mut self) -> Result<(), StoreError> {
         let mut w = self.writer.take().ok_or_else(gone)?;
         let conn = w.conn.as_mut().ok_or_else(gone)?;
-        let done = async {
-            write_events(&mut *conn, &self.events).await?;
-            sqlx::query("COMMIT")
-                .execute(&mut *conn)
+        if let Err(e) = write_events(&mut *conn, &self.events).await {
+            w.rollback_if_open().await;
+            return Err(e);
+        }
+        if let Err(e) = w.exec("RELEASE unit").await {
+            w.rollback_if_open().await;
+            return Err(e);
+        }
+        w.open = false;
+        let Some(group) = w.group.as_mut() else {
+            return Err(gone());
+        };
+        group.units += 1;
+        let (id, units) = (group.id, group.units);
+        let mut done = group.done.subscribe();
+        if units >= MAX_GROUP || self.shared.waiting.load(Ordering::SeqCst) == 0 {
+            return w.commit_group().await;
+        }
+        // Hand the writer to the next unit; the group commits when the last of them ends.
+        drop(w);
+        loop {
+            let outcome = tokio::time::timeout(GROUP_PATIENCE, done.wait_for(Option::is_some))
                 .await
-                .map_err(map_err)
+                .map(|r| r.map(|v| v.clone()));
+            match outcome {
+                Ok(Ok(result)) => return result.unwrap_or_else(|| Err(gone())),
+                Ok(Err(_)) => return Err(gone()),
+                Err(_) => {
+                    // Nobody committed the group yet: commit it if it is still open and no
+                    // unit is at work in it (this unit holds the writer then).
+                    let mut w = self.shared.lock().await;
+                    if w.group.as_ref().is_some_and(|g| g.id == id) {
+                        w.rollback_if_open().await;
+                        return w.commit_group().await;
+                    }
+                }
+            }
         }
-        .await;
-        match done {
-            Ok(_) => w.open = false,
-            // Release the write lock now rather than when the next unit starts.
-            Err(_) => w.rollback_if_open().await,
-        }
-        done.map(|_| ())
+    }
+}
+
+impl WriterShared {
+    /// Waits for the writer, counted in `waiting` meanwhile.
+    async fn lock(&self) -> OwnedMutexGuard<Writer> {
+        let _waiting = Waiting::new(&self.waiting);
+        Arc::clone(&self.writer).lock_owned().await
     }
 }
 
@@ -204,20 +342,30 @@ impl Drop for SqliteTx {
 }
 
 async fn begin_unit(store: &SqliteStore) -> Result<SqliteTx, StoreError> {
-    let mut w = Arc::clone(&store.writer).lock_owned().await;
+    let mut w = store.writer.lock().await;
     w.rollback_if_open().await;
     if w.conn.is_none() {
         let options = store.pool.connect_options();
         w.conn = Some(options.connect().await.map_err(map_err)?);
     }
-    let conn = w.conn.as_mut().ok_or_else(gone)?;
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
+    if w.group.is_none() {
+        w.exec("BEGIN IMMEDIATE").await?;
+        w.groups += 1;
+        let (done, _) = watch::channel(None);
+        w.group = Some(Group {
+            id: w.groups,
+            units: 0,
+            done,
+        });
+    }
+    if let Err(e) = w.exec("SAVEPOINT unit").await {
+        w.rollback_if_open().await;
+        return Err(e);
+    }
     w.open = true;
     Ok(SqliteTx {
         writer: Some(w),
+        shared: Arc::clone(&store.writer),
         events: Vec::new(),
     })
 }
