@@ -9,7 +9,8 @@
 # Prints a table, each figure with its ratio to the pgbench ceiling, and the server's RSS.
 #
 # Environment: BENCH_SECONDS (per run, default 12), BENCH_CONNECTIONS (default "16 64"),
-# BENCH_BACKENDS (default "sqlite postgres"), PGHOST/PGPORT/PGUSER (default 127.0.0.1/5432/postgres).
+# BENCH_BACKENDS (default "sqlite postgres"), PGHOST/PGPORT/PGUSER (default 127.0.0.1/5432/postgres),
+# BENCH_KEEP_DB (set: keep the PostgreSQL database todo_bench_load afterwards, to look at plans).
 # The rate limit is switched off for the run (TODO_RATE_LIMIT_PER_MIN=0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -125,8 +126,12 @@ pgbench_run() {
     local what=$1 conns=$2 script=$3
     shift 3
     local prefix="$WORK/pgb-$what-$conns"
+    # As the server does: statements prepared, but a list query with search words planned for
+    # its parameters each time (storage/postgres.rs, LIST_PREPARED).
+    local mode=prepared
+    [[ "$what" != search ]] || mode=extended
     echo "== pgbench: $what, $conns clients" >&2
-    (cd "$WORK" && pgbench -n -M prepared -c "$conns" -j 2 -T "$SECONDS_PER_RUN" \
+    (cd "$WORK" && pgbench -n -M "$mode" -c "$conns" -j 2 -T "$SECONDS_PER_RUN" \
         -f "$script" -l --log-prefix="$prefix" "$@" "$PGDB" >"$prefix.out" 2>&1) || {
         cat "$prefix.out" >&2
         exit 1
@@ -196,11 +201,14 @@ EOF
         pgbench_run create "$c" "$WORK/create.sql" -D uid=pgbench -D "title=$TITLE" -D "descr=$DESCR" \
             -D "search=$SEARCH" -D "tkey=$TKEY" -D "newv=$NEWV" -D "payload=$PAYLOAD"
     done
+    # Fresh statistics after the rows pgbench's create runs added (as autovacuum would, sooner
+    # or later, during the list runs).
+    psql -q -d "$PGDB" -c "ANALYZE"
     for c in $CONNECTIONS; do
         pgbench_run list "$c" "$WORK/list.sql" -D uid=list0
         pgbench_run search "$c" "$WORK/search.sql" -D uid=list0 -D "pat=%report%"
     done
-    psql -q -d postgres -c "DROP DATABASE IF EXISTS $PGDB"
+    [[ -n "${BENCH_KEEP_DB:-}" ]] || psql -q -d postgres -c "DROP DATABASE IF EXISTS $PGDB"
 fi
 
 # ---------------------------------------------------------------- report

@@ -21,6 +21,14 @@ const TAG_IDS: &str =
 const TITLE_ORDER: &str = "t.title_key COLLATE \"C\"";
 const NAME_KEY_ORDER: &str = "g.name_key COLLATE \"C\"";
 
+/// A list query with search words is planned for its parameters each time (an unnamed
+/// statement). A prepared one switches to a generic plan after five runs, and for a search that
+/// plan ANDs the user's index with the trigram index, reading every row of every user with the
+/// word: 23 ms instead of 0.6 ms for a user with 1,000 tasks among 100,000. Without search
+/// words the generic plan is the right one, and planning each time would cost more than the
+/// query.
+const LIST_PREPARED: bool = false;
+
 /// `AND t.search_text LIKE '%word%'`: the trigram index answers it.
 fn push_search_word(qb: &mut sqlx::QueryBuilder<'static, Db>, word: &str) {
     qb.push(" AND t.search_text LIKE ");

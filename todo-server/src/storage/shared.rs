@@ -7,6 +7,8 @@
 //!   expression giving the task's tag ids comma-separated), `TITLE_ORDER` / `NAME_KEY_ORDER` (the
 //!   bytewise key expressions);
 //! - `fn push_search_word(&mut QueryBuilder, &str)` (`AND <t.search_text holds the word>`);
+//! - `const LIST_PREPARED: bool`: whether a list query with search words is kept as a prepared
+//!   statement (one without is);
 //! - `fn enc_ts(DateTime<Utc>) -> _`, `fn ts(&Row, &str)`, `fn ts_opt(&Row, &str)` (timestamps),
 //!   `fn enc_event_id(EventId) -> _`;
 //! - the unit of work `$Tx` with `async fn begin_unit(&$Store) -> Result<$Tx, _>`,
@@ -322,7 +324,14 @@ macro_rules! sql_store {
                 qb.push_bind(rows::to_i64(q.offset));
                 qb.push(")");
                 push_order(&mut qb, q);
-                let found = qb.build().fetch_all(&self.pool).await.map_err(map_err)?;
+                // See LIST_PREPARED: a search is planned for its words.
+                let prepared = LIST_PREPARED || q.search.is_empty();
+                let found = qb
+                    .build()
+                    .persistent(prepared)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
                 let total = match found.first() {
                     Some(row) => rows::to_u64(row.try_get("total_count").map_err(map_err)?),
                     None if q.offset == 0 => 0,
@@ -331,6 +340,7 @@ macro_rules! sql_store {
                         push_filters(&mut qb, user, q);
                         let n: i64 = qb
                             .build_query_scalar()
+                            .persistent(prepared)
                             .fetch_one(&self.pool)
                             .await
                             .map_err(map_err)?;

@@ -28,6 +28,9 @@ const TAG_IDS: &str = "(SELECT group_concat(tt.tag_id) FROM task_tags tt WHERE t
 const TITLE_ORDER: &str = "t.title_key";
 const NAME_KEY_ORDER: &str = "g.name_key";
 
+/// SQLite plans a statement once, with no regard to its parameters: keep it prepared.
+const LIST_PREPARED: bool = true;
+
 /// `AND instr(t.search_text, word) > 0`: no index helps a substring, and `instr` (a plain
 /// substring test; both sides are case-folded already) costs half of what `LIKE` does.
 fn push_search_word(qb: &mut sqlx::QueryBuilder<'static, Db>, word: &str) {
