@@ -44,6 +44,7 @@ macro_rules! store_conformance_tests {
             reminder_lifecycle,
             activity_newest_first,
             outbox_in_order_until_delivered,
+            claims_each_event_once_per_consumer,
             reminder_moves_with_its_time,
             query_vectors,
             service_writes_change_activity_and_events_together,
@@ -520,6 +521,52 @@ pub async fn delete_tag_detaches_and_counts<S: Store>(store: S) {
         assert_eq!(t.tag_ids, vec![home.id]);
     }
     assert_eq!(store.list_tags(&u).await.unwrap().len(), 1);
+}
+
+/// `StoreTx::claim_event`: once per consumer and event, committed with the unit (a rolled-back
+/// claim can be made again), independent between consumers.
+pub async fn claims_each_event_once_per_consumer<S: Store>(store: S) {
+    let (e1, e2) = (
+        EventId::new(uuid::Uuid::from_u128(1)),
+        EventId::new(uuid::Uuid::from_u128(2)),
+    );
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.claim_event("writer", e1, t0()).await.unwrap());
+    assert!(
+        !tx.claim_event("writer", e1, t0()).await.unwrap(),
+        "twice in one unit"
+    );
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        !tx.claim_event("writer", e1, t0()).await.unwrap(),
+        "redelivered"
+    );
+    assert!(
+        tx.claim_event("creator", e1, t0()).await.unwrap(),
+        "another consumer"
+    );
+    assert!(
+        tx.claim_event("writer", e2, t0()).await.unwrap(),
+        "another event"
+    );
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.claim_event("creator", e1, t0()).await.unwrap(),
+        "rolled back before"
+    );
+    assert!(
+        tx.claim_event("writer", e2, t0()).await.unwrap(),
+        "rolled back before"
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.claim_event("creator", e1, t0()).await.unwrap());
+    assert!(!tx.claim_event("writer", e2, t0()).await.unwrap());
+    drop(tx);
 }
 
 /// `Store::tags` reads the user's tags in the order asked, leaving out unknown ids and other

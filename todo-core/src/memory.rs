@@ -13,7 +13,7 @@ use crate::error::StoreError;
 use crate::events::DomainEvent;
 use chrono::{DateTime, Utc};
 
-use crate::ids::{ActivityId, ConversationId, ReminderId, TagId, TaskId, UserId};
+use crate::ids::{ActivityId, ConversationId, EventId, ReminderId, TagId, TaskId, UserId};
 use crate::model::{ActivityEntry, Reminder, ReminderStatus, Tag, Task};
 use crate::ports::{
     ActivityPage, ConversationStore, DeleteOutcome, NewActivity, NewReminder, NewTag, NewTask,
@@ -31,6 +31,8 @@ struct State {
     /// Undelivered outbox entries by `seq`; delivered ones are dropped.
     outbox: BTreeMap<u64, OutboxEntry>,
     next_seq: u64,
+    /// `(consumer, event)` pairs applied by idempotent consumers.
+    processed: imbl::OrdSet<(String, EventId)>,
     next_task: i64,
     next_tag: i64,
     next_reminder: i64,
@@ -562,6 +564,19 @@ impl StoreTx for MemoryTx {
         };
         self.work.activity.insert(entry.id, entry.clone());
         Ok(entry)
+    }
+
+    async fn claim_event(
+        &mut self,
+        consumer: &str,
+        event: EventId,
+        _at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .work
+            .processed
+            .insert((consumer.to_owned(), event))
+            .is_none())
     }
 
     async fn append_event(&mut self, event: &DomainEvent) -> Result<(), StoreError> {

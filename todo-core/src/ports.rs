@@ -298,6 +298,18 @@ pub trait StoreTx: Send {
         new: NewActivity,
     ) -> impl Future<Output = Result<ActivityEntry, StoreError>> + Send;
 
+    /// Records that `consumer` applied the event `event` in this unit: `true` the first time,
+    /// `false` when that consumer's record of the event is already committed (a redelivery: the
+    /// caller skips the effect). Concurrent units claiming the same pair: one gets `true`, the
+    /// others `false` once it commits (or `true` if it rolls back). The record commits or rolls
+    /// back with the unit's other writes.
+    fn claim_event(
+        &mut self,
+        consumer: &str,
+        event: EventId,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Appends a domain event to the outbox.
     fn append_event(
         &mut self,

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorCode, FieldError, Resource, StoreError, ValidationErrors};
 use crate::events::{DomainEvent, EventPayload, ReminderFired, TaskChange, TaskSnapshot};
-use crate::ids::{ReminderId, TagId, TaskId, UserId};
+use crate::ids::{EventId, ReminderId, TagId, TaskId, UserId};
 use crate::input::{
     CreateTagInput, CreateTaskInput, SetReminderInput, UpdateTagInput, UpdateTaskInput,
     check_task_schedule,
@@ -733,12 +733,48 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
         user: &UserId,
         id: TaskId,
     ) -> Result<Option<TaskView>, Error> {
+        self.next_instance_once(user, id, None).await
+    }
+
+    /// [`TaskService::create_next_instance`] for a `task-completed` event that `consumer`
+    /// received: the event is recorded as applied in the same unit ([`StoreTx::claim_event`]),
+    /// so a redelivery of it has no effect at all, not even a read of the task.
+    pub async fn apply_task_completed(
+        &self,
+        consumer: &str,
+        event: EventId,
+        user: &UserId,
+        id: TaskId,
+    ) -> Result<Option<TaskView>, Error> {
+        self.next_instance_once(user, id, Some((consumer, event)))
+            .await
+    }
+
+    async fn next_instance_once(
+        &self,
+        user: &UserId,
+        id: TaskId,
+        claim: Option<(&str, EventId)>,
+    ) -> Result<Option<TaskView>, Error> {
         self.retry(|| async {
             let mut u = self.unit(user).await?;
+            if let Some((consumer, event)) = claim {
+                if !u.tx.claim_event(consumer, event, u.now).await? {
+                    return Ok(None);
+                }
+            }
             let Some(task) = u.tx.task(user, id).await? else {
+                // Keep the claim (the event was applied: it had nothing to do).
+                if claim.is_some() {
+                    u.commit().await?;
+                }
                 return Ok(None);
             };
             if !task.completed || task.next_task_id.is_some() {
+                // Keep the claim (the event was applied: it had nothing to do).
+                if claim.is_some() {
+                    u.commit().await?;
+                }
                 return Ok(None);
             }
             let reminders = u.tx.reminders_of(user, id).await?;
@@ -750,6 +786,10 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
                 u.cancel_reminder(pending).await?;
             }
             let Some((next, reminder)) = u.insert_next(&task, carry.as_ref()).await? else {
+                // Keep the claim (the event was applied: it had nothing to do).
+                if claim.is_some() {
+                    u.commit().await?;
+                }
                 return Ok(None);
             };
             let mut parent = task.clone();

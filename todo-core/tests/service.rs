@@ -657,6 +657,52 @@ fn a_task_completed_elsewhere_gets_its_next_instance_once() {
 }
 
 #[test]
+fn a_consumed_task_completed_event_applies_once() {
+    // The recurring-task creator consumes task-completed events: the first delivery of an
+    // event creates the next instance; a redelivery of the same event has no effect, even after
+    // that instance was deleted (the claim, not the task, decides).
+    let s = svc();
+    let t = create(
+        &s,
+        serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z", "recurrence_pattern": "daily"}),
+    )
+    .unwrap();
+    let id = t.task.id;
+    let mut completed = t.task.clone();
+    completed.completed = true;
+    completed.completed_at = Some(now());
+    {
+        use todo_core::ports::StoreTx;
+        let mut tx = block_on(s.store().begin()).unwrap();
+        block_on(tx.update_task(&completed)).unwrap();
+        block_on(tx.commit()).unwrap();
+    }
+    let event = todo_core::EventId::new(uuid::Uuid::from_u128(7));
+    let next = block_on(s.apply_task_completed("recurring-task-creator", event, &alice(), id))
+        .unwrap()
+        .expect("created");
+    assert_eq!(next.task.parent_task_id, Some(id));
+    assert_eq!(
+        block_on(s.apply_task_completed("recurring-task-creator", event, &alice(), id)).unwrap(),
+        None,
+        "redelivered"
+    );
+    assert_eq!(all_tasks(&s).len(), 2);
+    // An event for a task of nobody's is claimed too (a redelivery does not look again).
+    let other = todo_core::EventId::new(uuid::Uuid::from_u128(8));
+    let missing = TaskId::new(9_999);
+    assert_eq!(
+        block_on(s.apply_task_completed("recurring-task-creator", other, &alice(), missing))
+            .unwrap(),
+        None
+    );
+    use todo_core::ports::StoreTx;
+    let mut tx = block_on(s.store().begin()).unwrap();
+    assert!(!block_on(tx.claim_event("recurring-task-creator", other, now())).unwrap());
+    assert!(!block_on(tx.claim_event("recurring-task-creator", event, now())).unwrap());
+}
+
+#[test]
 fn a_reminder_the_user_cancelled_is_not_carried_over_but_a_sent_one_is() {
     let s = svc();
     let mk = |s: &Svc| {

@@ -807,6 +807,25 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn claim_event(
+                &mut self,
+                consumer: &str,
+                event: todo_core::EventId,
+                at: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO processed_events (consumer, event_id, processed_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(consumer)
+                .bind(enc_event_id(event))
+                .bind(enc_ts(at))
+                .execute(self.conn()?)
+                .await
+                .map_err(map_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn insert_activity(
                 &mut self,
                 new: NewActivity,

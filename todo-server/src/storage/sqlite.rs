@@ -254,7 +254,7 @@ impl Writer {
     }
 }
 
-/// A unit of work: a savepoint in the writer connection's open group (see [`Writer`]).
+/// A unit of work: a savepoint in the writer connection's open group (see `Writer`).
 /// Dropping it without commit rolls back to its savepoint (right away on a tokio runtime,
 /// else when the next unit starts).
 pub struct SqliteTx {
