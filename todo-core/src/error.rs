@@ -218,6 +218,12 @@ pub enum StoreError {
     Other(String),
 }
 
+/// A failure to publish committed events ([`crate::ports::EventPublisher`]): the events stay
+/// in the outbox and the relay tries again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("publishing events failed: {0}")]
+pub struct PublishError(pub String);
+
 /// The error of a use case of [`crate::service::TaskService`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]

@@ -94,6 +94,19 @@ pub struct NewActivity {
     pub created_at: DateTime<Utc>,
 }
 
+/// Where the outbox relay hands committed events: the in-process bus of the embedded default,
+/// Kafka, Dapr pub/sub.
+pub trait EventPublisher: Send + Sync {
+    /// Publishes the batch in order. `Ok` only when every event was accepted (for a broker:
+    /// acknowledged); the relay then marks them delivered. On `Err` the relay offers the same
+    /// batch again later: an event may be published more than once (consumers skip the ones they
+    /// have seen, by `event_id`), never lost and never out of order for a user.
+    fn publish(
+        &self,
+        batch: &[OutboxEntry],
+    ) -> impl Future<Output = Result<(), crate::error::PublishError>> + Send;
+}
+
 /// A domain event in the outbox, with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEntry {

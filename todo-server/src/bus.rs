@@ -1,13 +1,16 @@
-//! The in-process event bus of the embedded default: it drains the outbox in order, hands
-//! every event to the subscribers of this process (real-time fan-out, later consumers) and marks
-//! it delivered. The Kafka relay of a later issue replaces it behind the same outbox.
+//! The outbox relay and the in-process event bus. The relay ([`EventBus::run`]) drains the
+//! outbox in order, hands each batch to an [`EventPublisher`] and marks it delivered once the
+//! publisher accepted it. In the embedded default the publisher is the bus itself: every event
+//! goes to the subscribers of this process (real-time fan-out). With Kafka configured it is the
+//! Kafka producer (`crate::kafka`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus::{IntCounter, IntGauge};
+use todo_core::error::PublishError;
 use todo_core::events::DomainEvent;
-use todo_core::ports::Store;
+use todo_core::ports::{EventPublisher, OutboxEntry, Store};
 use tokio::sync::{Notify, broadcast};
 
 /// How many events a slow subscriber may lag behind before it misses some (and is told so by
@@ -90,9 +93,13 @@ impl EventBus {
         self.wake.notify_one();
     }
 
-    /// Delivers what the outbox holds until it is empty; returns how many events went out.
-    /// Updates the outbox depth gauge and the delivered counter ([`BusMetrics`]).
-    pub async fn drain_once<S: Store>(&self, store: &S) -> Result<usize, todo_core::StoreError> {
+    /// Delivers what the outbox holds to `publisher` until it is empty; returns how many events
+    /// went out. Updates the outbox depth gauge and the delivered counter ([`BusMetrics`]).
+    pub async fn drain_once<S: Store, P: EventPublisher>(
+        &self,
+        store: &S,
+        publisher: &P,
+    ) -> Result<usize, RelayError> {
         let mut delivered = 0;
         loop {
             let batch = store.undelivered_events(BATCH).await?;
@@ -105,11 +112,8 @@ impl EventBus {
             self.metrics
                 .outbox_depth
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
+            publisher.publish(&batch).await?;
             let seqs: Vec<u64> = batch.iter().map(|e| e.seq).collect();
-            for entry in batch {
-                // No subscriber is not an error: the event is delivered to nobody.
-                let _ = self.sender.send(Arc::new(entry.event));
-            }
             store.mark_delivered(&seqs).await?;
             delivered += n;
             self.metrics.delivered.inc_by(n as u64);
@@ -120,18 +124,19 @@ impl EventBus {
         }
     }
 
-    /// Drains the outbox whenever woken, and at least every `interval` (events committed by
-    /// another process on the same database, or a wake-up that was missed), until `shutdown`
-    /// resolves. Undelivered events stay in the outbox across restarts.
-    pub async fn run<S: Store>(
+    /// Drains the outbox to `publisher` whenever woken, and at least every `interval` (events
+    /// committed by another process on the same database, or a wake-up that was missed), until
+    /// `shutdown` resolves. Undelivered events stay in the outbox across restarts.
+    pub async fn run<S: Store, P: EventPublisher>(
         self,
         store: S,
+        publisher: P,
         interval: Duration,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
         loop {
-            let delivered = match self.drain_once(&store).await {
+            let delivered = match self.drain_once(&store, &publisher).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "event bus: draining the outbox failed; retrying");
@@ -152,6 +157,28 @@ impl EventBus {
                 () = tokio::time::sleep(interval) => {}
             }
         }
+    }
+}
+
+/// Why a relay pass stopped: reading or marking the outbox failed, or publishing did.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The outbox could not be read or marked.
+    #[error(transparent)]
+    Store(#[from] todo_core::StoreError),
+    /// The publisher did not accept the batch.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+/// The in-process bus as a publisher: every event goes to this process's subscribers.
+impl EventPublisher for EventBus {
+    async fn publish(&self, batch: &[OutboxEntry]) -> Result<(), PublishError> {
+        for entry in batch {
+            // No subscriber is not an error: the event is delivered to nobody.
+            let _ = self.sender.send(Arc::new(entry.event.clone()));
+        }
+        Ok(())
     }
 }
 
@@ -183,9 +210,9 @@ mod tests {
         }
         let bus = EventBus::new();
         let mut rx = bus.subscribe();
-        assert_eq!(bus.drain_once(svc.store()).await.unwrap(), 4);
+        assert_eq!(bus.drain_once(svc.store(), &bus).await.unwrap(), 4);
         assert_eq!(
-            bus.drain_once(svc.store()).await.unwrap(),
+            bus.drain_once(svc.store(), &bus).await.unwrap(),
             0,
             "marked delivered"
         );

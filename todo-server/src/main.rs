@@ -108,9 +108,12 @@ async fn run<S: Store + ConversationStore + Clone + 'static>(
         let bus = bus.clone();
         let store = store.clone();
         let mut stop = stop_tx.subscribe();
-        tokio::spawn(bus.run(store, Duration::from_millis(200), async move {
-            let _ = stop.wait_for(|s| *s).await;
-        }))
+        tokio::spawn(
+            bus.clone()
+                .run(store, bus, Duration::from_millis(200), async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                }),
+        )
     };
     let service = Arc::new(TaskService::new(store, SystemClock, RandomIds));
     let state = AppState::new(service, AuthConfig::new(config.jwt_secret.as_bytes()))

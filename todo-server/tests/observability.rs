@@ -319,7 +319,7 @@ async fn outbox_depth_shows_a_stuck_outbox_and_goes_to_zero_after_the_bus_drains
     assert!(waiting >= 3, "every create records events: {waiting}");
 
     store.stuck.store(true, Ordering::SeqCst);
-    assert!(bus.drain_once(&store).await.is_err());
+    assert!(bus.drain_once(&store, &bus).await.is_err());
     let text = scrape(&app).await;
     assert_eq!(
         value(&text, "todo_outbox_depth"),
@@ -329,7 +329,7 @@ async fn outbox_depth_shows_a_stuck_outbox_and_goes_to_zero_after_the_bus_drains
     assert_eq!(value(&text, "todo_events_delivered_total"), Some(0.0));
 
     store.stuck.store(false, Ordering::SeqCst);
-    assert_eq!(bus.drain_once(&store).await.unwrap(), waiting);
+    assert_eq!(bus.drain_once(&store, &bus).await.unwrap(), waiting);
     let text = scrape(&app).await;
     assert_eq!(value(&text, "todo_outbox_depth"), Some(0.0), "{text}");
     assert_eq!(
