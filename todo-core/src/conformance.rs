@@ -567,6 +567,28 @@ pub async fn claims_each_event_once_per_consumer<S: Store>(store: S) {
     assert!(!tx.claim_event("creator", e1, t0()).await.unwrap());
     assert!(!tx.claim_event("writer", e2, t0()).await.unwrap());
     drop(tx);
+
+    // event_in_outbox: appended events (also in the unit that appends them, and after they
+    // were delivered); not a claimed event from elsewhere.
+    let u = user("alice");
+    let ev = event(&u, 77, TaskId::new(1));
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.event_in_outbox(ev.id).await.unwrap());
+    tx.append_event(&ev).await.unwrap();
+    assert!(tx.event_in_outbox(ev.id).await.unwrap(), "in its own unit");
+    tx.commit().await.unwrap();
+    let seqs: Vec<u64> = store
+        .undelivered_events(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    store.mark_delivered(&seqs).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.event_in_outbox(ev.id).await.unwrap(), "delivered too");
+    assert!(!tx.event_in_outbox(e1).await.unwrap());
+    drop(tx);
 }
 
 /// `Store::tags` reads the user's tags in the order asked, leaving out unknown ids and other

@@ -31,6 +31,8 @@ struct State {
     /// Undelivered outbox entries by `seq`; delivered ones are dropped.
     outbox: BTreeMap<u64, OutboxEntry>,
     next_seq: u64,
+    /// The ids of every event appended to the outbox (delivered or not).
+    appended: imbl::OrdSet<EventId>,
     /// `(consumer, event)` pairs applied by idempotent consumers.
     processed: imbl::OrdSet<(String, EventId)>,
     next_task: i64,
@@ -579,7 +581,12 @@ impl StoreTx for MemoryTx {
             .is_none())
     }
 
+    async fn event_in_outbox(&mut self, event: EventId) -> Result<bool, StoreError> {
+        Ok(self.work.appended.contains(&event))
+    }
+
     async fn append_event(&mut self, event: &DomainEvent) -> Result<(), StoreError> {
+        self.work.appended.insert(event.id);
         self.work.next_seq += 1;
         let seq = self.work.next_seq;
         self.work.outbox.insert(

@@ -323,6 +323,13 @@ pub trait StoreTx: Send {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Whether the event was written to this store's outbox (by any unit, delivered or not):
+    /// a consumer uses it to tell the events of this service from another service's.
+    fn event_in_outbox(
+        &mut self,
+        event: EventId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Appends a domain event to the outbox.
     fn append_event(
         &mut self,

@@ -804,6 +804,32 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
         .await
     }
 
+    /// Writes an activity entry that another service announced (an `activity-log-created`
+    /// event `consumer` received), once per event. Entries of this service's own events are
+    /// already in the log (they are in the outbox): nothing is written for them. No event is
+    /// emitted for the copy. `None` when nothing was written.
+    pub async fn apply_activity_log(
+        &self,
+        consumer: &str,
+        event: EventId,
+        entry: NewActivity,
+    ) -> Result<Option<ActivityEntry>, Error> {
+        self.retry(|| async {
+            let mut u = self.unit(&entry.user_id).await?;
+            if !u.tx.claim_event(consumer, event, u.now).await? {
+                return Ok(None);
+            }
+            if u.tx.event_in_outbox(event).await? {
+                u.commit().await?;
+                return Ok(None);
+            }
+            let written = u.tx.insert_activity(entry.clone()).await?;
+            u.commit().await?;
+            Ok(Some(written))
+        })
+        .await
+    }
+
     /// Deletes a task with its reminders and tag links. A second delete is `NotFound`.
     pub async fn delete_task(&self, user: &UserId, id: TaskId) -> Result<(), Error> {
         self.retry(|| async {

@@ -703,6 +703,52 @@ fn a_consumed_task_completed_event_applies_once() {
 }
 
 #[test]
+fn a_consumed_activity_log_event_is_written_once_and_own_events_never() {
+    use todo_core::ports::NewActivity;
+    let s = svc();
+    let foreign = todo_core::EventId::new(uuid::Uuid::from_u128(41));
+    let entry = NewActivity {
+        user_id: alice(),
+        task_id: None,
+        action: ActivityAction::TagCreated,
+        old_values: None,
+        new_values: None,
+        created_at: now(),
+    };
+    let before = block_on(s.activity(&alice(), &ActivityQuery::default()))
+        .unwrap()
+        .total;
+    let written = block_on(s.apply_activity_log("activity-log-writer", foreign, entry.clone()))
+        .unwrap()
+        .expect("written");
+    assert_eq!(written.action, ActivityAction::TagCreated);
+    assert_eq!(
+        block_on(s.apply_activity_log("activity-log-writer", foreign, entry.clone())).unwrap(),
+        None,
+        "redelivered"
+    );
+    // This service's own activity-log-created event (in its outbox): already in the log.
+    create(&s, serde_json::json!({"title": "mine"})).unwrap();
+    let own = block_on(s.store().undelivered_events(100))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.event.payload.event_type() == "activity-log-created")
+        .expect("own event");
+    assert_eq!(
+        block_on(s.apply_activity_log("activity-log-writer", own.event.id, entry)).unwrap(),
+        None
+    );
+    let after = block_on(s.activity(&alice(), &ActivityQuery::default()))
+        .unwrap()
+        .total;
+    assert_eq!(
+        after,
+        before + 2,
+        "the foreign entry once, and the create's own"
+    );
+}
+
+#[test]
 fn a_reminder_the_user_cancelled_is_not_carried_over_but_a_sent_one_is() {
     let s = svc();
     let mk = |s: &Svc| {

@@ -826,6 +826,24 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn event_in_outbox(
+                &mut self,
+                event: todo_core::EventId,
+            ) -> Result<bool, StoreError> {
+                // Events of this unit are written at commit; they are in the outbox for the
+                // purpose of the question.
+                if self.events.iter().any(|e| e.id == event) {
+                    return Ok(true);
+                }
+                let found: Option<i64> =
+                    sqlx::query_scalar("SELECT seq FROM outbox WHERE event_id = $1")
+                        .bind(enc_event_id(event))
+                        .fetch_optional(self.conn()?)
+                        .await
+                        .map_err(map_err)?;
+                Ok(found.is_some())
+            }
+
             async fn insert_activity(
                 &mut self,
                 new: NewActivity,
