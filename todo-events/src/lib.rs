@@ -2,8 +2,8 @@
 //!
 //! The wire contract of the todo platform's events: versioned envelopes, one typed payload per
 //! event type, the topics they go to, and a JSON Schema per event type. Pure (no I/O), so the
-//! server, the Python bindings and the WASM module share it; Kafka and Dapr adapters will come
-//! behind the `kafka` and `dapr` features.
+//! server, the Python bindings and the WASM module share it. The Kafka adapter is behind the
+//! `kafka` feature (below); a Dapr adapter will come behind `dapr`.
 //!
 //! ## The envelope
 //!
@@ -59,12 +59,26 @@
 //! # Ok::<(), todo_events::Error>(())
 //! ```
 
+//! ## The `kafka` feature
+//!
+//! `todo-events = { features = ["kafka"] }` adds the `kafka` module (rdkafka with its bundled
+//! librdkafka, and tokio; default features stay I/O-free): `kafka::ensure_topics` creates the
+//! topics and their dead-letter topics, `kafka::KafkaPublisher` publishes batches of envelopes
+//! with the idempotent producer and reports success only once every record is acknowledged, and
+//! `kafka::KafkaConsumer` feeds decoded events to a `kafka::EventHandler` with bounded retries,
+//! dead-letters what cannot be decoded or handled (with `dlq-*` headers) and commits offsets only
+//! after that. `kafka::KafkaConfig::topic_prefix` lets tests use their own topics. The tests in
+//! `tests/kafka.rs` run against a real broker given by `TEST_KAFKA_BROKERS`
+//! (`scripts/kafka.sh start`).
+
 #![warn(missing_docs)]
 
 pub mod codec;
 pub mod envelope;
 pub mod error;
 pub mod event_type;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod payload;
 mod rfc3339;
 pub mod schema;

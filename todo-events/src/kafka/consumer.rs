@@ -1,0 +1,320 @@
+//! Consuming events: decode, handle with bounded retries, dead-letter, commit.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rdkafka::Message;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Header, OwnedHeaders};
+
+use super::config::{KafkaConfig, dlq_of};
+use super::error::KafkaError;
+use super::headers;
+use super::publisher::KafkaPublisher;
+use crate::codec;
+use crate::envelope::EventEnvelope;
+use crate::topic::Topic;
+
+/// `dlq-error-code` of a message whose handler kept failing with [`HandlerError::Retryable`].
+pub const HANDLER_FAILED: &str = "HANDLER_FAILED";
+/// `dlq-error-code` of a message whose handler failed with [`HandlerError::Permanent`].
+pub const HANDLER_REJECTED: &str = "HANDLER_REJECTED";
+
+/// What a consumer does with each decoded event.
+///
+/// Delivery is at least once: the same event (same `event_id`) may come again, after a retry,
+/// a restart or a republished batch, and the handler must skip it.
+pub trait EventHandler: Send + Sync {
+    /// Handles one event.
+    fn handle(
+        &self,
+        event: &EventEnvelope,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// Why a handler did not handle an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlerError {
+    /// A transient failure (e.g. the database is unreachable): the event is retried, with
+    /// backoff, up to [`RetryPolicy::attempts`] calls, then dead-lettered.
+    #[error("retryable: {0}")]
+    Retryable(String),
+    /// The event can never be handled: it is dead-lettered at once.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// How often and how patiently a failing handler is called again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Calls of the handler at most, the first one included (at least 1).
+    pub attempts: u32,
+    /// Pause after the first failure; doubled after each further one.
+    pub initial_backoff: Duration,
+    /// The longest pause.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 5 attempts, pauses of 50 ms, 100 ms, 200 ms, 400 ms (capped at 2 s).
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The pause after `failures` failed calls (1 or more).
+    fn backoff(&self, failures: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failures.saturating_sub(1));
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// Counters of a running consumer, shared with the caller ([`KafkaConsumer::stats`]).
+#[derive(Debug, Default)]
+pub struct ConsumerStats {
+    processed: AtomicU64,
+    dead_lettered: AtomicU64,
+}
+
+impl ConsumerStats {
+    /// Messages the handler handled (and whose offsets were then committed).
+    pub fn processed(&self) -> u64 {
+        self.processed.load(Ordering::Relaxed)
+    }
+
+    /// Messages sent to a dead-letter topic.
+    pub fn dead_lettered(&self) -> u64 {
+        self.dead_lettered.load(Ordering::Relaxed)
+    }
+}
+
+/// A consumer-group member reading some of the topics (an rdkafka `StreamConsumer` with manual
+/// commits, starting from the earliest offset when the group has none).
+pub struct KafkaConsumer {
+    consumer: StreamConsumer,
+    dlq: KafkaPublisher,
+    retry: RetryPolicy,
+    stats: Arc<ConsumerStats>,
+}
+
+impl std::fmt::Debug for KafkaConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaConsumer")
+            .field("retry", &self.retry)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of one message that was not handled.
+struct DeadLetter {
+    reason: String,
+    code: &'static str,
+    attempts: u32,
+}
+
+impl KafkaConsumer {
+    /// Joins consumer group `group_id` and subscribes to `topics` (named with the configuration's
+    /// prefix; they must exist, see [`super::ensure_topics`]).
+    pub fn new(cfg: &KafkaConfig, group_id: &str, topics: &[Topic]) -> Result<Self, KafkaError> {
+        let consumer: StreamConsumer = cfg
+            .client_config(&[
+                ("group.id", group_id),
+                ("enable.auto.commit", "false"),
+                ("auto.offset.reset", "earliest"),
+            ])
+            .create()
+            .map_err(|source| KafkaError::Client {
+                what: "consumer",
+                source,
+            })?;
+        let names: Vec<String> = topics.iter().map(|t| cfg.topic_name(*t)).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&names)
+            .map_err(|source| KafkaError::Client {
+                what: "consumer subscription",
+                source,
+            })?;
+        Ok(KafkaConsumer {
+            consumer,
+            dlq: KafkaPublisher::new(cfg)?,
+            retry: RetryPolicy::default(),
+            stats: Arc::default(),
+        })
+    }
+
+    /// Replaces the retry policy ([`RetryPolicy::default`] otherwise).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The counters, readable while [`KafkaConsumer::run`] runs.
+    pub fn stats(&self) -> Arc<ConsumerStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Consumes until `shutdown` completes.
+    ///
+    /// Each message is decoded with [`codec::decode`]; one that cannot be decoded (not JSON,
+    /// another major version, unknown type, malformed) goes to its topic's dead-letter topic at
+    /// once. A decoded event is given to `handler`, again with backoff after a
+    /// [`HandlerError::Retryable`] failure up to [`RetryPolicy::attempts`] calls; when they are
+    /// used up, or after a [`HandlerError::Permanent`] failure, it is dead-lettered. A dead-letter
+    /// record keeps the original key and payload bytes and headers, and adds the `dlq-*` headers
+    /// of [`headers`](super::headers); writing it is retried until it is acknowledged.
+    ///
+    /// The message's offset is committed only after the handler succeeded or the dead-letter
+    /// record was acknowledged. A message in progress when `shutdown` completes is abandoned
+    /// uncommitted, so it comes again later. Errors of the client (receiving, committing) are
+    /// logged and consumption goes on.
+    pub async fn run<H: EventHandler>(self, handler: &H, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = pin!(shutdown);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => return,
+                received = self.consumer.recv() => match received {
+                    Ok(message) => {
+                        tokio::select! {
+                            biased;
+                            () = &mut shutdown => return,
+                            () = self.process(&message, handler) => {}
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "kafka receive failed");
+                        tokio::select! {
+                            biased;
+                            () = &mut shutdown => return,
+                            () = tokio::time::sleep(self.retry.initial_backoff) => {}
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Handles or dead-letters one message, then commits its offset.
+    async fn process<H: EventHandler>(&self, message: &BorrowedMessage<'_>, handler: &H) {
+        let outcome = match codec::decode(message.payload().unwrap_or_default()) {
+            Ok(event) => self.handle(&event, handler).await,
+            Err(e) => Err(DeadLetter {
+                reason: e.to_string(),
+                code: e.code(),
+                attempts: 0,
+            }),
+        };
+        match outcome {
+            Ok(()) => {
+                self.stats.processed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(dead) => {
+                self.dead_letter(message, &dead).await;
+                self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if let Err(e) = self.consumer.commit_message(message, CommitMode::Sync) {
+            tracing::warn!(
+                error = %e,
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                "kafka offset commit failed; the message will come again"
+            );
+        }
+    }
+
+    /// Calls the handler with the retry policy.
+    async fn handle<H: EventHandler>(
+        &self,
+        event: &EventEnvelope,
+        handler: &H,
+    ) -> Result<(), DeadLetter> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match handler.handle(event).await {
+                Ok(()) => return Ok(()),
+                Err(HandlerError::Retryable(reason)) if attempts < self.retry.attempts => {
+                    tracing::debug!(
+                        event_id = %event.event_id, attempts, %reason, "handler failed; retrying"
+                    );
+                    tokio::time::sleep(self.retry.backoff(attempts)).await;
+                }
+                Err(HandlerError::Retryable(reason)) => {
+                    return Err(DeadLetter {
+                        reason: format!("handler failed {attempts} times: {reason}"),
+                        code: HANDLER_FAILED,
+                        attempts,
+                    });
+                }
+                Err(HandlerError::Permanent(reason)) => {
+                    return Err(DeadLetter {
+                        reason: format!("handler rejected the event: {reason}"),
+                        code: HANDLER_REJECTED,
+                        attempts,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Writes the message to its topic's dead-letter topic, again until it is acknowledged.
+    async fn dead_letter(&self, message: &BorrowedMessage<'_>, dead: &DeadLetter) {
+        let topic = dlq_of(message.topic());
+        let partition = message.partition().to_string();
+        let offset = message.offset().to_string();
+        let attempts = dead.attempts.to_string();
+        tracing::warn!(
+            dlq = %topic,
+            partition = message.partition(),
+            offset = message.offset(),
+            code = dead.code,
+            reason = %dead.reason,
+            "dead-lettering a kafka message"
+        );
+        let mut failures = 0;
+        loop {
+            let headers = message
+                .headers()
+                .map_or_else(OwnedHeaders::new, |h| h.detach())
+                .insert(header(headers::DLQ_REASON, &dead.reason))
+                .insert(header(headers::DLQ_ERROR_CODE, dead.code))
+                .insert(header(headers::DLQ_ORIGINAL_TOPIC, message.topic()))
+                .insert(header(headers::DLQ_ORIGINAL_PARTITION, &partition))
+                .insert(header(headers::DLQ_ORIGINAL_OFFSET, &offset))
+                .insert(header(headers::DLQ_ATTEMPTS, &attempts));
+            match self
+                .dlq
+                .send_raw(&topic, message.key(), message.payload(), headers)
+                .await
+            {
+                Ok(()) => return,
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = %e, dlq = %topic, "dead-letter write failed; retrying");
+                    tokio::time::sleep(self.retry.backoff(failures)).await;
+                }
+            }
+        }
+    }
+}
+
+fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
+    Header {
+        key,
+        value: Some(value),
+    }
+}

@@ -1,0 +1,162 @@
+//! Publishing envelopes with the idempotent producer.
+
+use std::time::Duration;
+
+use rdkafka::error::KafkaError as RdKafkaError;
+use rdkafka::message::{Header, OwnedHeaders, ToBytes};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::config::KafkaConfig;
+use super::error::KafkaError;
+use super::headers;
+use crate::codec;
+use crate::envelope::EventEnvelope;
+
+/// How long to wait before enqueuing again when librdkafka's local queue is full.
+const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(10);
+
+/// Publishes envelopes to their topics: an rdkafka `FutureProducer` with the idempotent producer
+/// (`enable.idempotence=true`, `acks=all`), so that retries inside librdkafka neither duplicate
+/// nor reorder records of a partition.
+pub struct KafkaPublisher {
+    producer: FutureProducer,
+    cfg: KafkaConfig,
+}
+
+impl std::fmt::Debug for KafkaPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaPublisher")
+            .field("brokers", &self.cfg.brokers)
+            .field("topic_prefix", &self.cfg.topic_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaPublisher {
+    /// Creates the producer (it connects in the background).
+    pub fn new(cfg: &KafkaConfig) -> Result<Self, KafkaError> {
+        let producer = cfg
+            .client_config(&[
+                ("enable.idempotence", "true"),
+                ("acks", "all"),
+                ("linger.ms", "5"),
+                ("message.timeout.ms", "30000"),
+            ])
+            .create()
+            .map_err(|source| KafkaError::Client {
+                what: "producer",
+                source,
+            })?;
+        Ok(KafkaPublisher {
+            producer,
+            cfg: cfg.clone(),
+        })
+    }
+
+    /// Sends every envelope of `batch` to each of its topics ([`EventEnvelope::topics`]), keyed by
+    /// user id, with the headers `event_id`, `event_type`, `version` and `content-type`.
+    ///
+    /// All records are enqueued first, in batch order, then their acknowledgements are awaited.
+    /// `Ok` means every record was acknowledged by the brokers; otherwise the first failure is
+    /// returned and the caller retries the whole batch later (consumers absorb the duplicates).
+    pub async fn publish(&self, batch: &[EventEnvelope]) -> Result<(), KafkaError> {
+        let encoded = batch
+            .iter()
+            .map(|e| {
+                codec::encode(e).map_err(|source| KafkaError::Encode {
+                    event_id: e.event_id.to_string(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut pending = Vec::new();
+        for (envelope, payload) in batch.iter().zip(&encoded) {
+            let event_id = envelope.event_id.to_string();
+            let version = envelope.version.to_string();
+            let headers = OwnedHeaders::new_with_capacity(4)
+                .insert(header(headers::EVENT_ID, &event_id))
+                .insert(header(headers::EVENT_TYPE, envelope.event_type().as_str()))
+                .insert(header(headers::VERSION, &version))
+                .insert(header(headers::CONTENT_TYPE, headers::APPLICATION_JSON));
+            for topic in envelope.topics() {
+                let topic = self.cfg.topic_name(*topic);
+                let record = FutureRecord::to(&topic)
+                    .key(envelope.key())
+                    .payload(payload.as_slice())
+                    .headers(headers.clone());
+                let delivery = self.enqueue(record).await?;
+                pending.push((topic, delivery));
+            }
+        }
+        let mut first_error = None;
+        for (topic, delivery) in pending {
+            if let Err(e) = delivered(topic, delivery).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Waits until every enqueued record was delivered or failed, at most `timeout`. This blocks
+    /// the calling thread (use it at shutdown, or from `spawn_blocking`).
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
+        self.producer.flush(timeout).map_err(KafkaError::Flush)
+    }
+
+    /// Sends one record with the given key, payload and headers and waits for its acknowledgement.
+    pub(crate) async fn send_raw(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        payload: Option<&[u8]>,
+        headers: OwnedHeaders,
+    ) -> Result<(), KafkaError> {
+        let mut record = FutureRecord::<[u8], [u8]>::to(topic).headers(headers);
+        record.key = key;
+        record.payload = payload;
+        let delivery = self.enqueue(record).await?;
+        delivered(topic.to_owned(), delivery).await
+    }
+
+    /// Enqueues a record, waiting while librdkafka's local queue is full.
+    async fn enqueue<K, P>(
+        &self,
+        mut record: FutureRecord<'_, K, P>,
+    ) -> Result<DeliveryFuture, KafkaError>
+    where
+        K: ToBytes + ?Sized,
+        P: ToBytes + ?Sized,
+    {
+        loop {
+            match self.producer.send_result(record) {
+                Ok(delivery) => return Ok(delivery),
+                Err((RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    tokio::time::sleep(QUEUE_FULL_PAUSE).await;
+                }
+                Err((source, r)) => {
+                    return Err(KafkaError::Delivery {
+                        topic: r.topic.to_owned(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
+    Header {
+        key,
+        value: Some(value),
+    }
+}
+
+async fn delivered(topic: String, delivery: DeliveryFuture) -> Result<(), KafkaError> {
+    match delivery.await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((source, _))) => Err(KafkaError::Delivery { topic, source }),
+        Err(_) => Err(KafkaError::Cancelled { topic }),
+    }
+}
