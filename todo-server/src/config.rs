@@ -59,6 +59,24 @@ pub struct Config {
     /// `TODO_RATE_LIMIT_PER_MIN`: requests per minute and user on `/api/...`, default 100;
     /// 0 turns the limit off.
     pub rate_limit_per_min: u32,
+    /// `KAFKA_BROKERS` and its companions: events go to Kafka instead of the in-process bus.
+    pub kafka: Option<KafkaSettings>,
+}
+
+/// The Kafka adapter's settings (`KAFKA_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaSettings {
+    /// `KAFKA_BROKERS`: `host:port[,host:port...]`.
+    pub brokers: String,
+    /// `KAFKA_TOPIC_PREFIX` (default empty): put before every topic and consumer group name, to
+    /// share a cluster between installations (and tests).
+    pub topic_prefix: String,
+    /// `KAFKA_PARTITIONS` (default 3): partitions of the topics the server creates.
+    pub partitions: i32,
+    /// `KAFKA_REPLICATION` (default 1): replication factor of the topics the server creates.
+    pub replication: i32,
+    /// `KAFKA_RETENTION_MS` (default: the broker's): retention of the topics the server creates.
+    pub retention_ms: Option<i64>,
 }
 
 /// The default of `TODO_RATE_LIMIT_PER_MIN`.
@@ -120,6 +138,7 @@ impl Config {
                 });
             }
         };
+        let kafka = kafka_settings(&get)?;
         Ok(Config {
             addr,
             database,
@@ -127,6 +146,7 @@ impl Config {
             body_limit,
             secret_file,
             rate_limit_per_min,
+            kafka,
         })
     }
 
@@ -134,6 +154,43 @@ impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_vars(|k| std::env::var(k).ok())
     }
+}
+
+fn kafka_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<KafkaSettings>, ConfigError> {
+    let Some(brokers) = get("KAFKA_BROKERS") else {
+        return Ok(None);
+    };
+    Ok(Some(KafkaSettings {
+        brokers: brokers.trim().to_owned(),
+        topic_prefix: get("KAFKA_TOPIC_PREFIX")
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        partitions: positive(get, "KAFKA_PARTITIONS")?.unwrap_or(3),
+        replication: positive(get, "KAFKA_REPLICATION")?.unwrap_or(1),
+        retention_ms: positive(get, "KAFKA_RETENTION_MS")?,
+    }))
+}
+
+/// A variable holding a whole number >= 1, if set.
+fn positive<N: std::str::FromStr + PartialOrd + From<u8>>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<N>, ConfigError> {
+    get(var)
+        .map(|v| {
+            v.trim()
+                .parse::<N>()
+                .ok()
+                .filter(|n| *n >= N::from(1))
+                .ok_or_else(|| ConfigError::Invalid {
+                    var,
+                    reason: format!("{v:?} is not a whole number >= 1"),
+                })
+        })
+        .transpose()
 }
 
 fn parse_database(url: &str) -> Result<Database, ConfigError> {
@@ -259,6 +316,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(off.rate_limit_per_min, 0);
+        assert_eq!(off.kafka, None, "no KAFKA_BROKERS: the in-process bus");
         for (k, v) in [
             ("TODO_ADDR", "nope"),
             ("DATABASE_URL", "mysql://x"),
@@ -275,6 +333,53 @@ mod tests {
                 .collect::<Vec<_>>())
             .unwrap_err();
             assert!(e.to_string().contains(k), "{k}={v}: {e}");
+        }
+    }
+
+    #[test]
+    fn kafka_settings_come_with_kafka_brokers() {
+        let base = [("TODO_JWT_SECRET", "s".repeat(32))];
+        let with = |extra: &[(&str, &str)]| {
+            let mut vars: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            vars.push(("DATABASE_URL", "postgres://u@h/db"));
+            vars.extend_from_slice(extra);
+            cfg(&vars)
+        };
+        let k = with(&[("KAFKA_BROKERS", " 127.0.0.1:9092 ")])
+            .unwrap()
+            .kafka
+            .unwrap();
+        assert_eq!(
+            k,
+            KafkaSettings {
+                brokers: "127.0.0.1:9092".into(),
+                topic_prefix: String::new(),
+                partitions: 3,
+                replication: 1,
+                retention_ms: None,
+            }
+        );
+        let k = with(&[
+            ("KAFKA_BROKERS", "a:1,b:2"),
+            ("KAFKA_TOPIC_PREFIX", "staging."),
+            ("KAFKA_PARTITIONS", "12"),
+            ("KAFKA_RETENTION_MS", "86400000"),
+        ])
+        .unwrap()
+        .kafka
+        .unwrap();
+        assert_eq!(
+            (k.topic_prefix.as_str(), k.partitions, k.retention_ms),
+            ("staging.", 12, Some(86_400_000))
+        );
+        for (var, bad) in [
+            ("KAFKA_PARTITIONS", "0"),
+            ("KAFKA_PARTITIONS", "many"),
+            ("KAFKA_REPLICATION", "-1"),
+            ("KAFKA_RETENTION_MS", "1.5"),
+        ] {
+            let e = with(&[("KAFKA_BROKERS", "a:1"), (var, bad)]).unwrap_err();
+            assert!(e.to_string().contains(var), "{var}={bad}: {e}");
         }
     }
 }

@@ -4,5 +4,6 @@
 pub mod bus;
 pub mod config;
 pub mod http;
+pub mod kafka;
 pub mod storage;
 pub mod system;

@@ -14,6 +14,7 @@ use todo_core::service::TaskService;
 use todo_server::bus::EventBus;
 use todo_server::config::{Config, Database};
 use todo_server::http::{self, AppState, AuthConfig, Metrics};
+use todo_server::kafka::KafkaRelay;
 use todo_server::storage::{PgStore, SqliteStore};
 use todo_server::system::{RandomIds, SystemClock};
 use tokio::sync::watch;
@@ -104,18 +105,40 @@ async fn run<S: Store + ConversationStore + Clone + 'static>(
     let metrics = Metrics::new();
     metrics.register_bus(&bus)?;
     let (stop_tx, _) = watch::channel(false);
-    let drainer = {
-        let bus = bus.clone();
-        let store = store.clone();
-        let mut stop = stop_tx.subscribe();
-        tokio::spawn(
-            bus.clone()
-                .run(store, bus, Duration::from_millis(200), async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                }),
-        )
+    let stopped = {
+        let stop_tx = stop_tx.clone();
+        move || {
+            let mut stop = stop_tx.subscribe();
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }
+        }
     };
-    let service = Arc::new(TaskService::new(store, SystemClock, RandomIds));
+    let service = Arc::new(TaskService::new(store.clone(), SystemClock, RandomIds));
+    let interval = Duration::from_millis(200);
+    let mut tasks = Vec::new();
+    match &config.kafka {
+        None => tasks.push(tokio::spawn(bus.clone().run(
+            store,
+            bus.clone(),
+            interval,
+            stopped(),
+        ))),
+        Some(kafka) => {
+            let relay = KafkaRelay::connect(kafka)
+                .await
+                .map_err(|e| format!("Kafka at {}: {e}", kafka.brokers))?;
+            tasks.push(tokio::spawn(bus.clone().run(
+                store,
+                relay,
+                interval,
+                stopped(),
+            )));
+            tasks.extend(todo_server::kafka::spawn_consumers(
+                kafka, &service, &stopped,
+            )?);
+        }
+    }
     let state = AppState::new(service, AuthConfig::new(config.jwt_secret.as_bytes()))
         .with_body_limit(config.body_limit)
         .with_metrics(metrics)
@@ -135,7 +158,9 @@ async fn run<S: Store + ConversationStore + Clone + 'static>(
             let _ = stop_tx.send(true);
         })
         .await?;
-    let _ = drainer.await;
+    for task in tasks {
+        let _ = task.await;
+    }
     tracing::info!("stopped; undelivered events stay in the outbox");
     Ok(())
 }
@@ -156,6 +181,10 @@ fn print_banner(config: &Config, addr: std::net::SocketAddr) {
         Database::Postgres(_) => "PostgreSQL".to_owned(),
     };
     println!("todo-server listening on http://{addr} ({db})");
+    match &config.kafka {
+        Some(k) => println!("events: Kafka at {}", k.brokers),
+        None => println!("events: in-process bus (set KAFKA_BROKERS for Kafka)"),
+    }
     if let Some(f) = &config.secret_file {
         println!("JWT secret generated and kept in {}", f.display());
     }

@@ -1,0 +1,196 @@
+//! The server's Kafka side (`KAFKA_BROKERS`): the outbox relay publishes to Kafka instead of the
+//! in-process bus, and the server runs the consumers of the contract that apply events of other
+//! services to its database, each exactly once per event (`StoreTx::claim_event` in the same
+//! transaction as the effect):
+//!
+//! - the recurring-task creator (`task-events`): a `task-completed` event creates the task's next
+//!   instance if it never had one ([`TaskService::apply_task_completed`]);
+//! - the activity-log writer (`activity-logs`): an `activity-log-created` event of another service
+//!   is written to the user's log ([`TaskService::apply_activity_log`]); this server's own entries
+//!   are already there.
+//!
+//! Events that cannot be decoded, and events whose effect keeps failing, go to the topic's
+//! dead-letter topic (`todo_events::kafka::KafkaConsumer`).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use todo_core::StoreError;
+use todo_core::error::{Error, PublishError};
+use todo_core::ports::{Clock, EventPublisher, IdSource, NewActivity, OutboxEntry, Store};
+use todo_core::service::TaskService;
+use todo_events::kafka::{
+    EventHandler, HandlerError, KafkaConfig, KafkaConsumer, KafkaError, KafkaPublisher,
+    ensure_topics,
+};
+use todo_events::{EventData, EventEnvelope, Topic};
+use tokio::task::JoinHandle;
+
+use crate::config::KafkaSettings;
+
+/// The consumer name (and group name suffix) of the recurring-task creator.
+pub const RECURRING_TASK_CREATOR: &str = "recurring-task-creator";
+/// The consumer name (and group name suffix) of the activity-log writer.
+pub const ACTIVITY_LOG_WRITER: &str = "activity-log-writer";
+
+/// The adapter's configuration from the server's settings.
+pub fn kafka_config(settings: &KafkaSettings) -> KafkaConfig {
+    let mut cfg = KafkaConfig::new(settings.brokers.clone(), "todo-server");
+    cfg.topic_prefix.clone_from(&settings.topic_prefix);
+    cfg.partitions = settings.partitions;
+    cfg.replication = settings.replication;
+    cfg.retention_ms = settings.retention_ms;
+    cfg
+}
+
+/// The consumer group of one of this server's consumers: every replica of the server shares it,
+/// so each event is applied by one of them.
+pub fn group_id(settings: &KafkaSettings, consumer: &str) -> String {
+    format!("{}todo-server.{consumer}", settings.topic_prefix)
+}
+
+/// The outbox relay's publisher on Kafka.
+pub struct KafkaRelay(KafkaPublisher);
+
+impl KafkaRelay {
+    /// Creates the topics that are missing (or fails naming the topic), then the producer.
+    ///
+    /// # Errors
+    /// The broker cannot be reached, or a topic cannot be created.
+    pub async fn connect(settings: &KafkaSettings) -> Result<Self, KafkaError> {
+        let cfg = kafka_config(settings);
+        ensure_topics(&cfg).await?;
+        Ok(KafkaRelay(KafkaPublisher::new(&cfg)?))
+    }
+}
+
+impl EventPublisher for KafkaRelay {
+    async fn publish(&self, batch: &[OutboxEntry]) -> Result<(), PublishError> {
+        let mut envelopes = Vec::with_capacity(batch.len());
+        for entry in batch {
+            match EventEnvelope::from_domain(&entry.event) {
+                Ok(e) => envelopes.push(e),
+                // A domain event that breaks the contract is a bug of this server; publishing
+                // the rest must not wait for it. It stays in the outbox table for inspection.
+                Err(e) => tracing::error!(
+                    seq = entry.seq,
+                    event_id = %entry.event.id.get(),
+                    error = %e,
+                    "relay: an outbox event breaks the contract; skipped"
+                ),
+            }
+        }
+        self.0
+            .publish(&envelopes)
+            .await
+            .map_err(|e| PublishError(e.to_string()))
+    }
+}
+
+/// What a failed use case means for a consumed event: try again (the database is unavailable or
+/// busy) or give up (dead-letter topic).
+fn handler_error(e: Error) -> HandlerError {
+    match e {
+        Error::Store(StoreError::Unavailable(m) | StoreError::Conflict(m)) => {
+            HandlerError::Retryable(m)
+        }
+        other => HandlerError::Permanent(other.to_string()),
+    }
+}
+
+/// Applies `task-completed` events: [`RECURRING_TASK_CREATOR`].
+pub struct RecurringTaskCreator<S: Store, C: Clock, I: IdSource>(pub Arc<TaskService<S, C, I>>);
+
+impl<S: Store, C: Clock, I: IdSource> EventHandler for RecurringTaskCreator<S, C, I> {
+    fn handle(
+        &self,
+        event: &EventEnvelope,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        let service = Arc::clone(&self.0);
+        let id = event.event_id;
+        let completed = match &event.data {
+            EventData::TaskCompleted(c) => Some((c.user_id.clone(), c.task_id)),
+            _ => None,
+        };
+        async move {
+            let Some((user, task)) = completed else {
+                return Ok(());
+            };
+            service
+                .apply_task_completed(RECURRING_TASK_CREATOR, id, &user, task)
+                .await
+                .map(|_| ())
+                .map_err(handler_error)
+        }
+    }
+}
+
+/// Applies `activity-log-created` events: [`ACTIVITY_LOG_WRITER`].
+pub struct ActivityLogWriter<S: Store, C: Clock, I: IdSource>(pub Arc<TaskService<S, C, I>>);
+
+impl<S: Store, C: Clock, I: IdSource> EventHandler for ActivityLogWriter<S, C, I> {
+    fn handle(
+        &self,
+        event: &EventEnvelope,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        let service = Arc::clone(&self.0);
+        let id = event.event_id;
+        let entry = match &event.data {
+            EventData::ActivityLogCreated(a) => Some(NewActivity {
+                user_id: a.user_id.clone(),
+                task_id: a.task_id,
+                action: a.action,
+                old_values: a.old_values.clone(),
+                new_values: a.new_values.clone(),
+                created_at: a.created_at.unwrap_or(event.timestamp),
+            }),
+            _ => None,
+        };
+        async move {
+            let Some(entry) = entry else {
+                return Ok(());
+            };
+            service
+                .apply_activity_log(ACTIVITY_LOG_WRITER, id, entry)
+                .await
+                .map(|_| ())
+                .map_err(handler_error)
+        }
+    }
+}
+
+/// Starts this server's consumers; each stops when `shutdown` resolves.
+///
+/// # Errors
+/// A consumer cannot be created (bad configuration).
+pub fn spawn_consumers<S, C, I, F>(
+    settings: &KafkaSettings,
+    service: &Arc<TaskService<S, C, I>>,
+    shutdown: impl Fn() -> F,
+) -> Result<Vec<JoinHandle<()>>, KafkaError>
+where
+    S: Store + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let cfg = kafka_config(settings);
+    let creator = KafkaConsumer::new(
+        &cfg,
+        &group_id(settings, RECURRING_TASK_CREATOR),
+        &[Topic::TaskEvents],
+    )?;
+    let writer = KafkaConsumer::new(
+        &cfg,
+        &group_id(settings, ACTIVITY_LOG_WRITER),
+        &[Topic::ActivityLogs],
+    )?;
+    let creator_handler = RecurringTaskCreator(Arc::clone(service));
+    let writer_handler = ActivityLogWriter(Arc::clone(service));
+    let stop_creator = shutdown();
+    let stop_writer = shutdown();
+    Ok(vec![
+        tokio::spawn(async move { creator.run(&creator_handler, stop_creator).await }),
+        tokio::spawn(async move { writer.run(&writer_handler, stop_writer).await }),
+    ])
+}
