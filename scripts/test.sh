@@ -3,6 +3,17 @@
 # CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Kafka broker is built once per machine (~13 min cold): start that build now, beside the
+# checks below, and wait for it before the tests.
+kafka_install_log=$(mktemp -t todo-kafka-install.XXXXXX)
+scripts/kafka.sh install >"$kafka_install_log" 2>&1 &
+kafka_install_pid=$!
+kafka_started=""
+cleanup() {
+  rm -f "${log:-}" "$kafka_install_log"
+  if [ -n "$kafka_started" ]; then scripts/kafka.sh stop || true; fi
+}
+trap cleanup EXIT
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
@@ -24,8 +35,24 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
     echo "warning: no PostgreSQL; its tests will be skipped" >&2
   fi
 fi
+echo "== Kafka broker (scripts/kafka.sh; Kafka tests use TEST_KAFKA_BROKERS; under CI=true they fail without it)"
+if [ -z "${TEST_KAFKA_BROKERS:-}" ]; then
+  already=$(scripts/kafka.sh status 2>/dev/null || true)
+  if wait "$kafka_install_pid" && brokers=$(scripts/kafka.sh start); then
+    export TEST_KAFKA_BROKERS="$brokers"
+    # Stop it at the end only if this run started it.
+    [ -n "$already" ] || kafka_started=1
+    echo "broker at $brokers"
+  else
+    cat "$kafka_install_log" >&2
+    if [ "${CI:-}" = true ]; then
+      echo "a Kafka broker is required under CI" >&2
+      exit 1
+    fi
+    echo "warning: no Kafka broker; its tests will be skipped" >&2
+  fi
+fi
 log=$(mktemp -t todo-test.XXXXXX)
-trap 'rm -f "$log"' EXIT
 cargo test --workspace --all-features 2>&1 | tee "$log"
 echo "== schemathesis: the running API against its own OpenAPI document (bounded, fixed seed)"
 SCHEMATHESIS_SEED="${SCHEMATHESIS_SEED:-20261128}" scripts/schemathesis.sh
