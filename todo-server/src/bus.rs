@@ -13,6 +13,8 @@ use todo_core::events::DomainEvent;
 use todo_core::ports::{EventPublisher, OutboxEntry, Store};
 use tokio::sync::{Notify, broadcast};
 
+use crate::storage::RelayLease;
+
 /// How many events a slow subscriber may lag behind before it misses some (and is told so by
 /// `broadcast::error::RecvError::Lagged`).
 const CHANNEL_CAPACITY: usize = 4096;
@@ -127,15 +129,25 @@ impl EventBus {
     /// Drains the outbox to `publisher` whenever woken, and at least every `interval` (events
     /// committed by another process on the same database, or a wake-up that was missed), until
     /// `shutdown` resolves. Undelivered events stay in the outbox across restarts.
-    pub async fn run<S: Store, P: EventPublisher>(
+    ///
+    /// Only while `lease` is held: of several replicas on one database, one relays (a standby
+    /// checks the lease every `interval`).
+    pub async fn run<S: Store, P: EventPublisher, L: RelayLease>(
         self,
         store: S,
         publisher: P,
+        mut lease: L,
         interval: Duration,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
         loop {
+            if !lease.held().await {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::time::sleep(interval) => continue,
+                }
+            }
             let delivered = match self.drain_once(&store, &publisher).await {
                 Ok(n) => n,
                 Err(e) => {

@@ -50,7 +50,10 @@ pub fn group_id(settings: &KafkaSettings, consumer: &str) -> String {
 }
 
 /// The outbox relay's publisher on Kafka.
-pub struct KafkaRelay(KafkaPublisher);
+pub struct KafkaRelay {
+    publisher: KafkaPublisher,
+    cfg: KafkaConfig,
+}
 
 impl KafkaRelay {
     /// Creates the topics that are missing (or fails naming the topic), then the producer.
@@ -60,7 +63,10 @@ impl KafkaRelay {
     pub async fn connect(settings: &KafkaSettings) -> Result<Self, KafkaError> {
         let cfg = kafka_config(settings);
         ensure_topics(&cfg).await?;
-        Ok(KafkaRelay(KafkaPublisher::new(&cfg)?))
+        Ok(KafkaRelay {
+            publisher: KafkaPublisher::new(&cfg)?,
+            cfg,
+        })
     }
 }
 
@@ -80,10 +86,17 @@ impl EventPublisher for KafkaRelay {
                 ),
             }
         }
-        self.0
-            .publish(&envelopes)
-            .await
-            .map_err(|e| PublishError(e.to_string()))
+        match self.publisher.publish(&envelopes).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // A broker that restarted empty has lost the topics: create them again, so
+                // that the next attempt can succeed.
+                if let Err(t) = ensure_topics(&self.cfg).await {
+                    tracing::warn!(error = %t, "relay: the topics cannot be created");
+                }
+                Err(PublishError(e.to_string()))
+            }
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use todo_server::bus::EventBus;
 use todo_server::config::{Config, Database};
 use todo_server::http::{self, AppState, AuthConfig, Metrics};
 use todo_server::kafka::KafkaRelay;
-use todo_server::storage::{PgStore, SqliteStore};
+use todo_server::storage::{PgRelayLease, PgStore, RelayLease, SoleRelay, SqliteStore};
 use todo_server::system::{RandomIds, SystemClock};
 use tokio::sync::watch;
 
@@ -91,14 +91,18 @@ async fn serve(config: Config) -> Result<(), BoxError> {
     match config.database.clone() {
         Database::Sqlite(path) => {
             let url = format!("sqlite://{}", path.display());
-            run(SqliteStore::connect(&url).await?, config).await
+            run(SqliteStore::connect(&url).await?, SoleRelay, config).await
         }
-        Database::Postgres(url) => run(PgStore::connect(&url).await?, config).await,
+        Database::Postgres(url) => {
+            let lease = PgRelayLease::new(&url)?;
+            run(PgStore::connect(&url).await?, lease, config).await
+        }
     }
 }
 
-async fn run<S: Store + ConversationStore + Clone + 'static>(
+async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'static>(
     store: S,
+    lease: L,
     config: Config,
 ) -> Result<(), BoxError> {
     let bus = EventBus::new();
@@ -121,6 +125,7 @@ async fn run<S: Store + ConversationStore + Clone + 'static>(
         None => tasks.push(tokio::spawn(bus.clone().run(
             store,
             bus.clone(),
+            lease,
             interval,
             stopped(),
         ))),
@@ -131,6 +136,7 @@ async fn run<S: Store + ConversationStore + Clone + 'static>(
             tasks.push(tokio::spawn(bus.clone().run(
                 store,
                 relay,
+                lease,
                 interval,
                 stopped(),
             )));

@@ -7,10 +7,12 @@
 
 mod conversations;
 mod error;
+pub mod lease;
 pub mod postgres;
 mod rows;
 mod shared;
 pub mod sqlite;
 
+pub use lease::{PgRelayLease, RelayLease, SoleRelay};
 pub use postgres::{PgStore, PgTx};
 pub use sqlite::{SqliteStore, SqliteTx};
