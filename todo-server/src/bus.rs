@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus::{IntCounter, IntGauge};
+use prometheus::{Gauge, IntCounter, IntGauge};
 use todo_core::error::PublishError;
 use todo_core::events::DomainEvent;
 use todo_core::ports::{EventPublisher, OutboxEntry, Store};
@@ -43,6 +43,10 @@ pub struct BusMetrics {
     pub outbox_depth: IntGauge,
     /// `todo_events_delivered_total`: events handed to the subscribers and marked delivered.
     pub delivered: IntCounter,
+    /// `todo_relay_lag_seconds`: how long the oldest undelivered event had waited at the last
+    /// look at the outbox (0 once a pass emptied it). Grows while the publisher (the broker) is
+    /// unavailable.
+    pub lag_seconds: Gauge,
 }
 
 impl BusMetrics {
@@ -57,6 +61,11 @@ impl BusMetrics {
             delivered: IntCounter::new(
                 "todo_events_delivered_total",
                 "Events delivered by the event bus and marked delivered in the outbox",
+            )
+            .expect("valid metric"),
+            lag_seconds: Gauge::new(
+                "todo_relay_lag_seconds",
+                "Age of the oldest undelivered outbox event at the relay's last look",
             )
             .expect("valid metric"),
         }
@@ -105,10 +114,15 @@ impl EventBus {
         let mut delivered = 0;
         loop {
             let batch = store.undelivered_events(BATCH).await?;
-            if batch.is_empty() {
+            let Some(oldest) = batch.first() else {
                 self.metrics.outbox_depth.set(0);
+                self.metrics.lag_seconds.set(0.0);
                 return Ok(delivered);
-            }
+            };
+            let waited = chrono::Utc::now() - oldest.event.occurred_at;
+            self.metrics
+                .lag_seconds
+                .set(waited.num_milliseconds().max(0) as f64 / 1000.0);
             let n = batch.len();
             // What is known to wait: this batch (the head of the outbox, at most BATCH).
             self.metrics
@@ -122,6 +136,7 @@ impl EventBus {
             if n < BATCH as usize {
                 // A short batch was the whole outbox (as of the read).
                 self.metrics.outbox_depth.set(0);
+                self.metrics.lag_seconds.set(0.0);
             }
         }
     }

@@ -327,11 +327,17 @@ async fn outbox_depth_shows_a_stuck_outbox_and_goes_to_zero_after_the_bus_drains
         "a stuck outbox shows: {text}"
     );
     assert_eq!(value(&text, "todo_events_delivered_total"), Some(0.0));
+    // The events were made at the service clock's t0 (2026-02-15): they have waited since.
+    assert!(
+        value(&text, "todo_relay_lag_seconds").unwrap() > 86_400.0,
+        "the oldest event's age: {text}"
+    );
 
     store.stuck.store(false, Ordering::SeqCst);
     assert_eq!(bus.drain_once(&store, &bus).await.unwrap(), waiting);
     let text = scrape(&app).await;
     assert_eq!(value(&text, "todo_outbox_depth"), Some(0.0), "{text}");
+    assert_eq!(value(&text, "todo_relay_lag_seconds"), Some(0.0), "{text}");
     assert_eq!(
         value(&text, "todo_events_delivered_total"),
         Some(waiting as f64)
