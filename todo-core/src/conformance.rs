@@ -789,6 +789,25 @@ pub async fn outbox_in_order_until_delivered<S: Store>(store: S) {
         event(&u, 1, all[0].event.payload.task_id().unwrap())
     );
     assert_eq!(store.undelivered_events(1).await.unwrap().len(), 1);
+    // The next batch while one is in flight: after a seq.
+    assert_eq!(
+        store
+            .undelivered_events_after(all[1].seq, 100)
+            .await
+            .unwrap(),
+        all[2..].to_vec()
+    );
+    assert_eq!(
+        store.undelivered_events_after(all[0].seq, 2).await.unwrap(),
+        all[1..3].to_vec()
+    );
+    assert!(
+        store
+            .undelivered_events_after(all[3].seq, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     store
         .mark_delivered(&[all[0].seq, all[1].seq])

@@ -311,11 +311,16 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn undelivered_events(&self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+    async fn undelivered_events_after(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
         let state = self.snapshot();
         Ok(state
             .outbox
-            .values()
+            .range(after.saturating_add(1)..)
+            .map(|(_, e)| e)
             .take(limit as usize)
             .cloned()
             .collect())

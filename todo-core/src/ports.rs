@@ -198,13 +198,24 @@ pub trait Store: Send + Sync {
         tasks: &[TaskId],
     ) -> impl Future<Output = Result<Vec<Reminder>, StoreError>> + Send;
 
-    /// Committed outbox entries not yet marked delivered, ascending by `seq`, at most `limit`.
-    /// `seq` increases in the order events were appended (within a unit, and across units of
-    /// one user, which serialize); a relay publishes them in this order, then marks them.
+    /// Committed outbox entries not yet marked delivered with a `seq` above `after`, ascending
+    /// by `seq`, at most `limit`. `seq` increases in the order events were appended (within a
+    /// unit, and across units of one user, which serialize); a relay publishes them in this
+    /// order, then marks them. `after` lets a relay read the next batch while the previous one
+    /// is still being published.
+    fn undelivered_events_after(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
+
+    /// The head of the outbox: [`Store::undelivered_events_after`] from the start.
     fn undelivered_events(
         &self,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send {
+        self.undelivered_events_after(0, limit)
+    }
 
     /// Marks outbox entries delivered (after the broker or the in-process bus took them);
     /// unknown or already delivered `seq`s are ignored. Delivered entries may be pruned later.

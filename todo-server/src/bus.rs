@@ -21,8 +21,8 @@ const CHANNEL_CAPACITY: usize = 4096;
 /// After a pass that delivered something, how long the bus waits before the next pass. An
 /// idle bus drains at once when woken; a busy one at most every `COALESCE`.
 const COALESCE: Duration = Duration::from_millis(5);
-/// How many outbox entries one drain pass takes.
-const BATCH: u32 = 500;
+/// How many outbox entries one relay batch takes (one publish, one mark-delivered write).
+const BATCH: u32 = 5000;
 
 /// A handle to the bus: subscribe to events, or wake the drainer after a commit.
 #[derive(Debug, Clone)]
@@ -112,9 +112,9 @@ impl EventBus {
         publisher: &P,
     ) -> Result<usize, RelayError> {
         let mut delivered = 0;
+        let mut batch = store.undelivered_events(BATCH).await?;
         loop {
-            let batch = store.undelivered_events(BATCH).await?;
-            let Some(oldest) = batch.first() else {
+            let (Some(oldest), Some(newest)) = (batch.first(), batch.last()) else {
                 self.metrics.outbox_depth.set(0);
                 self.metrics.lag_seconds.set(0.0);
                 return Ok(delivered);
@@ -124,20 +124,33 @@ impl EventBus {
                 .lag_seconds
                 .set(waited.num_milliseconds().max(0) as f64 / 1000.0);
             let n = batch.len();
+            let full = n >= BATCH as usize;
             // What is known to wait: this batch (the head of the outbox, at most BATCH).
             self.metrics
                 .outbox_depth
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
-            publisher.publish(&batch).await?;
+            // While this batch is being published, read the next one.
+            let after = newest.seq;
+            let (published, next) = tokio::join!(publisher.publish(&batch), async {
+                if full {
+                    store.undelivered_events_after(after, BATCH).await
+                } else {
+                    Ok(Vec::new())
+                }
+            });
+            published?;
             let seqs: Vec<u64> = batch.iter().map(|e| e.seq).collect();
             store.mark_delivered(&seqs).await?;
             delivered += n;
             self.metrics.delivered.inc_by(n as u64);
-            if n < BATCH as usize {
-                // A short batch was the whole outbox (as of the read).
+            if !full {
+                // A short batch was the whole outbox (as of the read); a commit since then
+                // woke the bus for another pass.
                 self.metrics.outbox_depth.set(0);
                 self.metrics.lag_seconds.set(0.0);
+                return Ok(delivered);
             }
+            batch = next?;
         }
     }
 

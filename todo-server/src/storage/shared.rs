@@ -449,11 +449,16 @@ macro_rules! sql_store {
                 found.iter().map(reminder_from_row).collect()
             }
 
-            async fn undelivered_events(&self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+            async fn undelivered_events_after(
+                &self,
+                after: u64,
+                limit: u32,
+            ) -> Result<Vec<OutboxEntry>, StoreError> {
                 let found = sqlx::query(
-                    "SELECT seq, payload FROM outbox WHERE delivered_at IS NULL \
-                     ORDER BY seq LIMIT $1",
+                    "SELECT seq, payload FROM outbox WHERE delivered_at IS NULL AND seq > $1 \
+                     ORDER BY seq LIMIT $2",
                 )
+                .bind(rows::to_i64(after))
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await

@@ -89,8 +89,12 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.pending_reminders(user, tasks).await
     }
-    async fn undelivered_events(&self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.inner.undelivered_events(limit).await
+    async fn undelivered_events_after(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.inner.undelivered_events_after(after, limit).await
     }
     async fn mark_delivered(&self, seqs: &[u64]) -> Result<(), StoreError> {
         self.inner.mark_delivered(seqs).await
