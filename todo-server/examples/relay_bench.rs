@@ -7,6 +7,7 @@
 //! (e.g. `BROKERS=$(scripts/kafka.sh start)`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -16,11 +17,12 @@ use todo_core::events::{DomainEvent, EventPayload, TaskSnapshot};
 use todo_core::ids::{EventId, TaskId, UserId};
 use todo_core::model::{Priority, Recurrence, Task, TaskTitle, TimeZone};
 use todo_core::ports::{Store, StoreTx};
-use todo_events::EventEnvelope;
+use todo_events::kafka::{EventHandler, HandlerError, KafkaConsumer};
+use todo_events::{EventEnvelope, Topic};
 use todo_server::bus::EventBus;
 use todo_server::config::KafkaSettings;
-use todo_server::kafka::KafkaRelay;
-use todo_server::storage::SqliteStore;
+use todo_server::kafka::{KafkaRelay, kafka_config};
+use todo_server::storage::{SoleRelay, SqliteStore};
 
 fn event(n: u64) -> DomainEvent {
     let user = UserId::parse(&format!("user{}", n % 100)).unwrap();
@@ -151,6 +153,7 @@ async fn main() {
     let bus = EventBus::new();
     let started = Instant::now();
     let delivered = bus.drain_once(&store, &relay).await.unwrap();
+    // (The batch timed above was published once more by this drain: n + 5,000 in all.)
     let relayed = started.elapsed().as_secs_f64();
     assert_eq!(delivered as u64, n);
     println!(
@@ -160,5 +163,93 @@ async fn main() {
         (n * records_per_event) as f64 / relayed,
         100.0 * bare / relayed
     );
+
+    // End to end: events written one unit at a time (about 500/s) while the relay runs (woken
+    // after each commit, as the server does), received by a consumer of `task-events`; the
+    // latency is receive time minus the event's time (the commit). Fresh topics, so that the
+    // consumer has no backlog to read first.
+    let settings = KafkaSettings {
+        topic_prefix: format!("{prefix}live."),
+        ..settings
+    };
+    let prefix = settings.topic_prefix.clone();
+    let relay = KafkaRelay::connect(&settings).await.unwrap();
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let consumer = KafkaConsumer::new(
+        &kafka_config(&settings),
+        &format!("{prefix}latency"),
+        &[Topic::TaskEvents],
+    )
+    .unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let skip_before = Utc::now();
+    let handler = Latency {
+        since: skip_before,
+        got: Arc::clone(&latencies),
+    };
+    let consuming = tokio::spawn({
+        let stop = stopped();
+        async move { consumer.run(&handler, stop).await }
+    });
+    let relay_task = tokio::spawn(bus.clone().run(
+        store.clone(),
+        relay,
+        SoleRelay,
+        Duration::from_millis(200),
+        stopped(),
+    ));
+    tokio::time::sleep(Duration::from_secs(3)).await; // the consumer joins its group
+    let live = 2_000u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(2));
+    for i in 0..live {
+        tick.tick().await;
+        let mut tx = store.begin().await.unwrap();
+        tx.append_event(&event(n + i)).await.unwrap();
+        tx.commit().await.unwrap();
+        bus.wake();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (latencies.lock().unwrap().len() as u64) < live && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop_tx.send(true);
+    let _ = relay_task.await;
+    let _ = consuming.await;
+    let mut l = latencies.lock().unwrap().clone();
+    assert!(!l.is_empty(), "the consumer received nothing");
+    l.sort_unstable_by(f64::total_cmp);
+    let pct = |p: f64| l[((l.len() as f64 * p) as usize).min(l.len() - 1)];
+    println!(
+        "end to end (commit -> consumer), {} of {live} events: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+        l.len(),
+        pct(0.50),
+        pct(0.95),
+        pct(0.99)
+    );
     let _ = std::fs::remove_file(&path);
+}
+
+/// Records, for each event newer than `since`, how long after its time it arrived (ms).
+struct Latency {
+    since: chrono::DateTime<Utc>,
+    got: Arc<Mutex<Vec<f64>>>,
+}
+
+impl EventHandler for Latency {
+    async fn handle(&self, event: &EventEnvelope) -> Result<(), HandlerError> {
+        if event.timestamp > self.since {
+            let ms = (Utc::now() - event.timestamp)
+                .num_microseconds()
+                .unwrap_or(0) as f64
+                / 1e3;
+            self.got.lock().unwrap().push(ms);
+        }
+        Ok(())
+    }
 }

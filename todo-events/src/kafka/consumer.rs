@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Header, OwnedHeaders};
+use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::config::{KafkaConfig, dlq_of};
 use super::error::KafkaError;
@@ -132,6 +132,9 @@ impl KafkaConsumer {
                 ("group.id", group_id),
                 ("enable.auto.commit", "false"),
                 ("auto.offset.reset", "earliest"),
+                // A fetch waits at most this long for data (librdkafka's default is 500 ms,
+                // which a broker may spend in full before answering: the latency floor).
+                ("fetch.wait.max.ms", "10"),
             ])
             .create()
             .map_err(|source| KafkaError::Client {
@@ -181,27 +184,37 @@ impl KafkaConsumer {
     /// logged and consumption goes on.
     pub async fn run<H: EventHandler>(self, handler: &H, shutdown: impl Future<Output = ()>) {
         let mut shutdown = pin!(shutdown);
-        loop {
+        // The next offset of every partition, as far as messages were processed.
+        let mut done = TopicPartitionList::new();
+        'consume: loop {
             tokio::select! {
                 biased;
-                () = &mut shutdown => return,
+                () = &mut shutdown => break 'consume,
                 received = self.consumer.recv() => match received {
                     Ok(message) => {
                         tokio::select! {
                             biased;
-                            () = &mut shutdown => return,
-                            () = self.process(&message, handler) => {}
+                            () = &mut shutdown => break 'consume,
+                            () = self.process(&message, handler) => {
+                                note_processed(&mut done, &message);
+                            }
                         }
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "kafka receive failed");
                         tokio::select! {
                             biased;
-                            () = &mut shutdown => return,
+                            () = &mut shutdown => break 'consume,
                             () = tokio::time::sleep(self.retry.initial_backoff) => {}
                         }
                     }
                 },
+            }
+        }
+        // The commits of the run were asynchronous: make the last ones stick before leaving.
+        if done.count() > 0 {
+            if let Err(e) = self.consumer.commit(&done, CommitMode::Sync) {
+                tracing::warn!(error = %e, "kafka final offset commit failed; some messages will come again");
             }
         }
     }
@@ -225,7 +238,9 @@ impl KafkaConsumer {
                 self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
             }
         }
-        if let Err(e) = self.consumer.commit_message(message, CommitMode::Sync) {
+        // Asynchronous: the commits of one partition go out in order, and a commit lost in a
+        // crash only means a redelivery, which the handlers absorb (they are idempotent).
+        if let Err(e) = self.consumer.commit_message(message, CommitMode::Async) {
             tracing::warn!(
                 error = %e,
                 topic = message.topic(),
@@ -316,5 +331,19 @@ fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
     Header {
         key,
         value: Some(value),
+    }
+}
+
+/// Records that `message` was processed: its partition's next offset is the one after it.
+fn note_processed(done: &mut TopicPartitionList, message: &BorrowedMessage<'_>) {
+    let next = Offset::Offset(message.offset() + 1);
+    let (topic, partition) = (message.topic(), message.partition());
+    let noted = if done.find_partition(topic, partition).is_some() {
+        done.set_partition_offset(topic, partition, next)
+    } else {
+        done.add_partition_offset(topic, partition, next)
+    };
+    if let Err(e) = noted {
+        tracing::warn!(error = %e, topic, partition, "kafka: offset not noted for the final commit");
     }
 }
