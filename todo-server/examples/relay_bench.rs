@@ -15,7 +15,7 @@ use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use todo_core::events::{DomainEvent, EventPayload, TaskSnapshot};
 use todo_core::ids::{EventId, TaskId, UserId};
-use todo_core::model::{Priority, Recurrence, Task, TaskTitle, TimeZone};
+use todo_core::conformance::plain_task;
 use todo_core::ports::{Store, StoreTx};
 use todo_events::kafka::{EventHandler, HandlerError, KafkaConsumer};
 use todo_events::{EventEnvelope, Topic};
@@ -27,25 +27,10 @@ use todo_server::storage::{SoleRelay, SqliteStore};
 fn event(n: u64) -> DomainEvent {
     let user = UserId::parse(&format!("user{}", n % 100)).unwrap();
     let now = Utc::now();
-    let task = Task {
-        id: TaskId::new(i64::try_from(n + 1).unwrap()),
-        user_id: user.clone(),
-        title: TaskTitle::parse(&format!("Write the quarterly report {n}")).unwrap(),
-        description: None,
-        completed: false,
-        completed_at: None,
-        due_datetime: None,
-        priority: Priority::Medium,
-        recurrence: Recurrence::None,
-        recurrence_end_date: None,
-        series_start: None,
-        timezone: TimeZone::UTC,
-        parent_task_id: None,
-        next_task_id: None,
-        tag_ids: Vec::new(),
-        created_at: now,
-        updated_at: now,
-    };
+    let mut task = plain_task(&user, &format!("Write the quarterly report {n}"));
+    task.id = TaskId::new(i64::try_from(n + 1).unwrap());
+    task.created_at = now;
+    task.updated_at = now;
     DomainEvent {
         id: EventId::new(uuid::Uuid::new_v4()),
         occurred_at: now,
