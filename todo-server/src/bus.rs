@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use prometheus::{Gauge, IntCounter, IntGauge};
 use todo_core::error::PublishError;
-use todo_core::events::DomainEvent;
 use todo_core::ports::{EventPublisher, OutboxEntry, Store};
+use todo_events::EventEnvelope;
 use tokio::sync::{Notify, broadcast};
 
 use crate::storage::RelayLease;
@@ -27,7 +27,7 @@ const BATCH: u32 = 5000;
 /// A handle to the bus: subscribe to events, or wake the drainer after a commit.
 #[derive(Debug, Clone)]
 pub struct EventBus {
-    sender: broadcast::Sender<Arc<DomainEvent>>,
+    sender: broadcast::Sender<Arc<EventEnvelope>>,
     wake: Arc<Notify>,
     metrics: BusMetrics,
 }
@@ -94,9 +94,16 @@ impl EventBus {
         &self.metrics
     }
 
-    /// Receives every event delivered from now on, in outbox order.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<DomainEvent>> {
+    /// Receives every event delivered from now on (as on the wire), in outbox order: from this
+    /// process's relay in the embedded default, from the fan-out consumer with Kafka.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<EventEnvelope>> {
         self.sender.subscribe()
+    }
+
+    /// Hands an event to this process's subscribers.
+    pub fn fan_out(&self, event: EventEnvelope) {
+        // No subscriber is not an error: the event is delivered to nobody.
+        let _ = self.sender.send(Arc::new(event));
     }
 
     /// Asks the drainer to look at the outbox now (called after a unit of work committed).
@@ -215,8 +222,14 @@ pub enum RelayError {
 impl EventPublisher for EventBus {
     async fn publish(&self, batch: &[OutboxEntry]) -> Result<(), PublishError> {
         for entry in batch {
-            // No subscriber is not an error: the event is delivered to nobody.
-            let _ = self.sender.send(Arc::new(entry.event.clone()));
+            match EventEnvelope::from_domain(&entry.event) {
+                Ok(event) => self.fan_out(event),
+                Err(e) => tracing::error!(
+                    seq = entry.seq,
+                    error = %e,
+                    "bus: an outbox event breaks the contract; skipped"
+                ),
+            }
         }
         Ok(())
     }
@@ -258,7 +271,7 @@ mod tests {
         );
         let mut got = Vec::new();
         while let Ok(e) = rx.try_recv() {
-            got.push(e.payload.event_type());
+            got.push(e.event_type().as_str());
         }
         assert_eq!(
             got,

@@ -9,6 +9,9 @@
 //!   is written to the user's log ([`TaskService::apply_activity_log`]); this server's own entries
 //!   are already there.
 //!
+//! - the real-time fan-out (`task-updates`, `reminders`, a group per replica starting at the
+//!   latest message): every event goes to this process's subscribers ([`EventBus::subscribe`]).
+//!
 //! Events that cannot be decoded, and events whose effect keeps failing, go to the topic's
 //! dead-letter topic (`todo_events::kafka::KafkaConsumer`).
 
@@ -20,12 +23,13 @@ use todo_core::error::{Error, PublishError};
 use todo_core::ports::{Clock, EventPublisher, IdSource, NewActivity, OutboxEntry, Store};
 use todo_core::service::TaskService;
 use todo_events::kafka::{
-    EventHandler, HandlerError, KafkaConfig, KafkaConsumer, KafkaError, KafkaPublisher,
+    EventHandler, HandlerError, KafkaConfig, KafkaConsumer, KafkaError, KafkaPublisher, StartAt,
     ensure_topics,
 };
 use todo_events::{EventData, EventEnvelope, Topic};
 use tokio::task::JoinHandle;
 
+use crate::bus::EventBus;
 use crate::config::KafkaSettings;
 
 /// The consumer name (and group name suffix) of the recurring-task creator.
@@ -51,7 +55,8 @@ pub fn group_id(settings: &KafkaSettings, consumer: &str) -> String {
 
 /// The outbox relay's publisher on Kafka.
 pub struct KafkaRelay {
-    publisher: KafkaPublisher,
+    /// Replaced when it has a fatal error (see [`KafkaPublisher::fatal_error`]).
+    publisher: tokio::sync::RwLock<KafkaPublisher>,
     cfg: KafkaConfig,
 }
 
@@ -64,7 +69,7 @@ impl KafkaRelay {
         let cfg = kafka_config(settings);
         ensure_topics(&cfg).await?;
         Ok(KafkaRelay {
-            publisher: KafkaPublisher::new(&cfg)?,
+            publisher: tokio::sync::RwLock::new(KafkaPublisher::new(&cfg)?),
             cfg,
         })
     }
@@ -86,17 +91,28 @@ impl EventPublisher for KafkaRelay {
                 ),
             }
         }
-        match self.publisher.publish(&envelopes).await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                // A broker that restarted empty has lost the topics: create them again, so
-                // that the next attempt can succeed.
-                if let Err(t) = ensure_topics(&self.cfg).await {
-                    tracing::warn!(error = %t, "relay: the topics cannot be created");
+        let published = self.publisher.read().await.publish(&envelopes).await;
+        let Err(e) = published else {
+            return Ok(());
+        };
+        // A broker that restarted empty has lost the topics: create them again, so that the
+        // next attempt can succeed.
+        if let Err(t) = ensure_topics(&self.cfg).await {
+            tracing::warn!(error = %t, "relay: the topics cannot be created");
+        }
+        // ...and the idempotent producer's state: a producer with a fatal error never sends
+        // again, so the next attempt gets a new one.
+        let mut publisher = self.publisher.write().await;
+        if let Some(fatal) = publisher.fatal_error() {
+            match KafkaPublisher::new(&self.cfg) {
+                Ok(fresh) => {
+                    tracing::warn!(error = %fatal, "relay: the producer failed fatally; replaced");
+                    *publisher = fresh;
                 }
-                Err(PublishError(e.to_string()))
+                Err(n) => tracing::warn!(error = %n, "relay: a new producer cannot be created"),
             }
         }
+        Err(PublishError(e.to_string()))
     }
 }
 
@@ -172,6 +188,18 @@ impl<S: Store, C: Clock, I: IdSource> EventHandler for ActivityLogWriter<S, C, I
     }
 }
 
+/// Hands `task-updates` and `reminders` events to this process's subscribers (real-time
+/// clients): each replica consumes them in a group of its own, so a client connected to one
+/// replica sees the changes made on another.
+pub struct FanOut(pub EventBus);
+
+impl EventHandler for FanOut {
+    async fn handle(&self, event: &EventEnvelope) -> Result<(), HandlerError> {
+        self.0.fan_out(event.clone());
+        Ok(())
+    }
+}
+
 /// Starts this server's consumers; each stops when `shutdown` resolves.
 ///
 /// # Errors
@@ -179,6 +207,7 @@ impl<S: Store, C: Clock, I: IdSource> EventHandler for ActivityLogWriter<S, C, I
 pub fn spawn_consumers<S, C, I, F>(
     settings: &KafkaSettings,
     service: &Arc<TaskService<S, C, I>>,
+    bus: &EventBus,
     shutdown: impl Fn() -> F,
 ) -> Result<Vec<JoinHandle<()>>, KafkaError>
 where
@@ -198,12 +227,26 @@ where
         &group_id(settings, ACTIVITY_LOG_WRITER),
         &[Topic::ActivityLogs],
     )?;
+    // This replica's own group (a new one per start): every replica sees every event, from
+    // now on.
+    let fan_out = KafkaConsumer::starting_at(
+        &cfg,
+        &group_id(
+            settings,
+            &format!("fan-out.{}", uuid::Uuid::new_v4().simple()),
+        ),
+        &[Topic::TaskUpdates, Topic::Reminders],
+        StartAt::Latest,
+    )?;
+    let fan_out_handler = FanOut(bus.clone());
     let creator_handler = RecurringTaskCreator(Arc::clone(service));
     let writer_handler = ActivityLogWriter(Arc::clone(service));
     let stop_creator = shutdown();
     let stop_writer = shutdown();
+    let stop_fan_out = shutdown();
     Ok(vec![
         tokio::spawn(async move { creator.run(&creator_handler, stop_creator).await }),
         tokio::spawn(async move { writer.run(&writer_handler, stop_writer).await }),
+        tokio::spawn(async move { fan_out.run(&fan_out_handler, stop_fan_out).await }),
     ])
 }

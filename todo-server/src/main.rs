@@ -141,7 +141,7 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
                 stopped(),
             )));
             tasks.extend(todo_server::kafka::spawn_consumers(
-                kafka, &service, &stopped,
+                kafka, &service, &bus, &stopped,
             )?);
         }
     }

@@ -6,116 +6,18 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
+use support::kafka::{SECRET, brokers, call, consume, eventually, kafka_cfg, prefix};
 use support::server::Server;
 use todo_core::events::{DomainEvent, EventPayload, TaskSnapshot};
 use todo_core::ids::{ActivityId, EventId, TaskId, UserId};
 use todo_core::model::{ActivityAction, ActivityEntry};
 use todo_core::ports::{Store, StoreTx};
-use todo_events::kafka::{EventHandler, HandlerError, KafkaConfig, KafkaConsumer, KafkaPublisher};
+use todo_events::kafka::KafkaPublisher;
 use todo_events::{EventEnvelope, Topic};
 use todo_server::storage::PgStore;
-
-const SECRET: &str = "a-test-secret-of-the-kafka-tests-0123456789";
-
-fn brokers() -> Option<String> {
-    match std::env::var("TEST_KAFKA_BROKERS") {
-        Ok(b) if !b.trim().is_empty() => Some(b),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "TEST_KAFKA_BROKERS must be set when CI=true (Kafka tests may not be skipped)"
-            );
-            eprintln!("skipped: TEST_KAFKA_BROKERS is not set (Kafka tests need a broker)");
-            None
-        }
-    }
-}
-
-fn prefix() -> String {
-    format!("t{}.", uuid::Uuid::new_v4().simple())
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-/// A request as `user`; the JSON body of the answer.
-fn call(server: &Server, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
-    let url = format!("{}{path}", server.base);
-    let auth = format!("Bearer {token}");
-    let mut r = match (method, body) {
-        ("GET", _) => agent().get(&url).header("Authorization", &auth).call(),
-        ("POST", Some(b)) => agent()
-            .post(&url)
-            .header("Authorization", &auth)
-            .send_json(b),
-        ("PATCH", Some(b)) => agent()
-            .patch(&url)
-            .header("Authorization", &auth)
-            .send_json(b),
-        ("PUT", Some(b)) => agent()
-            .put(&url)
-            .header("Authorization", &auth)
-            .send_json(b),
-        other => panic!("unsupported {other:?}"),
-    }
-    .unwrap();
-    assert!(r.status().is_success(), "{method} {path}: {}", r.status());
-    r.body_mut().read_json().unwrap()
-}
-
-/// Waits (at most 20 s) until `check` holds.
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Collects what a consumer receives.
-#[derive(Default, Clone)]
-struct Collect(Arc<Mutex<Vec<EventEnvelope>>>);
-
-impl EventHandler for Collect {
-    async fn handle(&self, event: &EventEnvelope) -> Result<(), HandlerError> {
-        self.0.lock().unwrap().push(event.clone());
-        Ok(())
-    }
-}
-
-/// Consumes `topic` (from the beginning) until `n` events arrived or 20 s passed.
-fn consume(cfg: &KafkaConfig, topic: Topic, n: usize) -> Vec<EventEnvelope> {
-    let cfg = cfg.clone();
-    support::run(async move {
-        let consumer =
-            KafkaConsumer::new(&cfg, &format!("{}test-reader", cfg.topic_prefix), &[topic])
-                .unwrap();
-        let got = Collect::default();
-        let seen = got.clone();
-        let enough = async move {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while seen.0.lock().unwrap().len() < n && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        };
-        consumer.run(&got, enough).await;
-        got.0.lock().unwrap().clone()
-    })
-}
-
-fn kafka_cfg(brokers: &str, prefix: &str) -> KafkaConfig {
-    let mut cfg = KafkaConfig::new(brokers, "todo-server-tests");
-    cfg.topic_prefix = prefix.to_owned();
-    cfg
-}
 
 #[test]
 fn the_relay_publishes_every_event_keyed_by_user_and_in_order() {

@@ -123,15 +123,39 @@ struct DeadLetter {
     attempts: u32,
 }
 
+/// Where a consumer group without committed offsets starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// The earliest message the topic still holds (consumers that must see everything).
+    Earliest,
+    /// Messages produced from now on (e.g. a replica's real-time fan-out).
+    Latest,
+}
+
 impl KafkaConsumer {
     /// Joins consumer group `group_id` and subscribes to `topics` (named with the configuration's
-    /// prefix; they must exist, see [`super::ensure_topics`]).
+    /// prefix; they must exist, see [`super::ensure_topics`]). A group without committed offsets
+    /// starts at the earliest message.
     pub fn new(cfg: &KafkaConfig, group_id: &str, topics: &[Topic]) -> Result<Self, KafkaError> {
+        Self::starting_at(cfg, group_id, topics, StartAt::Earliest)
+    }
+
+    /// [`KafkaConsumer::new`], choosing where a group without committed offsets starts.
+    pub fn starting_at(
+        cfg: &KafkaConfig,
+        group_id: &str,
+        topics: &[Topic],
+        start: StartAt,
+    ) -> Result<Self, KafkaError> {
+        let reset = match start {
+            StartAt::Earliest => "earliest",
+            StartAt::Latest => "latest",
+        };
         let consumer: StreamConsumer = cfg
             .client_config(&[
                 ("group.id", group_id),
                 ("enable.auto.commit", "false"),
-                ("auto.offset.reset", "earliest"),
+                ("auto.offset.reset", reset),
                 // A fetch waits at most this long for data (librdkafka's default is 500 ms,
                 // which a broker may spend in full before answering: the latency floor).
                 ("fetch.wait.max.ms", "10"),

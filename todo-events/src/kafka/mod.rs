@@ -22,7 +22,7 @@ pub use admin::ensure_topics;
 pub use config::KafkaConfig;
 pub use consumer::{
     ConsumerStats, EventHandler, HANDLER_FAILED, HANDLER_REJECTED, HandlerError, KafkaConsumer,
-    RetryPolicy,
+    RetryPolicy, StartAt,
 };
 pub use error::KafkaError;
 pub use publisher::KafkaPublisher;

@@ -98,6 +98,16 @@ impl KafkaPublisher {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// The producer's fatal error, if it has one (e.g. the broker lost the idempotent producer's
+    /// state, as a broker restarted empty does): such a producer fails every send from then on,
+    /// and only a new one can publish again.
+    pub fn fatal_error(&self) -> Option<String> {
+        self.producer
+            .client()
+            .fatal_error()
+            .map(|(code, reason)| format!("{code:?}: {reason}"))
+    }
+
     /// Waits until every enqueued record was delivered or failed, at most `timeout`. This blocks
     /// the calling thread (use it at shutdown, or from `spawn_blocking`).
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {

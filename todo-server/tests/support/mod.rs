@@ -1,6 +1,6 @@
 //! Test support shared by the storage and process tests: runtimes, fresh SQLite files, fresh
-//! PostgreSQL databases, the rule for PostgreSQL tests without a database, and the spawned
-//! server binary ([`server`]).
+//! PostgreSQL databases, the rule for PostgreSQL tests without a database, the spawned server
+//! binary ([`server`]) and the Kafka tests' helpers ([`kafka`]).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::Connection;
 use todo_server::storage::{PgStore, SqliteStore};
 
+pub mod kafka;
 pub mod server;
 
 /// Runs a future to completion on a fresh multi-thread runtime.
