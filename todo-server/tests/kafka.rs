@@ -225,3 +225,88 @@ fn events_of_another_service_apply_once_however_often_delivered() {
         .count();
     assert_eq!(foreign, 1);
 }
+
+/// The real-time fan-out with Kafka: every replica consumes `task-updates` in a group of its
+/// own, so each replica's subscribers get every change, in order, whichever replica made it.
+/// Two in-process buses stand for two replicas.
+#[test]
+fn every_replica_fans_out_every_task_update_in_order() {
+    use todo_events::kafka::{KafkaConsumer, StartAt, ensure_topics};
+    use todo_server::bus::EventBus;
+    use todo_server::kafka::FanOut;
+
+    let Some(brokers) = brokers() else { return };
+    let cfg = kafka_cfg(&brokers, &prefix());
+    support::run(async move {
+        ensure_topics(&cfg).await.unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let replicas: Vec<EventBus> = (0..2).map(|_| EventBus::new()).collect();
+        let mut received: Vec<_> = replicas.iter().map(EventBus::subscribe).collect();
+        for (i, bus) in replicas.iter().enumerate() {
+            let group = format!("{}fan-out-{i}", cfg.topic_prefix);
+            let consumer =
+                KafkaConsumer::starting_at(&cfg, &group, &[Topic::TaskUpdates], StartAt::Latest)
+                    .unwrap();
+            let handler = FanOut(bus.clone());
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                consumer
+                    .run(&handler, async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await;
+            });
+        }
+        let user = UserId::parse("dot").unwrap();
+        let created = |n: i64| {
+            let mut task = todo_core::conformance::plain_task(&user, &format!("task {n}"));
+            task.id = TaskId::new(n);
+            EventEnvelope::from_domain(&DomainEvent {
+                id: EventId::new(uuid::Uuid::new_v4()),
+                occurred_at: chrono::Utc::now(),
+                user_id: user.clone(),
+                payload: EventPayload::TaskCreated(TaskSnapshot {
+                    task,
+                    tag_names: Vec::new(),
+                }),
+            })
+            .unwrap()
+        };
+        let publisher = KafkaPublisher::new(&cfg).unwrap();
+        // A group that starts at the latest message sees what comes after it joined: probe
+        // until both replicas received something.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut joined = [false, false];
+        while !joined.iter().all(|j| *j) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the replicas never joined"
+            );
+            publisher.publish(&[created(999)]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            for (j, rx) in joined.iter_mut().zip(received.iter_mut()) {
+                while rx.try_recv().is_ok() {
+                    *j = true;
+                }
+            }
+        }
+        let batch: Vec<EventEnvelope> = (1..=5).map(created).collect();
+        publisher.publish(&batch).await.unwrap();
+        for rx in &mut received {
+            let mut got = Vec::new();
+            while got.len() < batch.len() {
+                let e = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+                    .await
+                    .expect("fan-out within 20 s")
+                    .unwrap();
+                // Late probes may still come first.
+                if e.data.task_id() != Some(TaskId::new(999)) {
+                    got.push(e.event_id);
+                }
+            }
+            let want: Vec<EventId> = batch.iter().map(|e| e.event_id).collect();
+            assert_eq!(got, want, "every event, in order, on every replica");
+        }
+        let _ = stop_tx.send(true);
+    });
+}
