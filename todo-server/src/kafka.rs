@@ -10,7 +10,8 @@
 //!   are already there.
 //!
 //! - the real-time fan-out (`task-updates`, `reminders`, a group per replica starting at the
-//!   latest message): every event goes to this process's subscribers ([`EventBus::subscribe`]).
+//!   latest message): every event goes to this process's subscribers ([`EventBus::subscribe`]),
+//!   once (recent event ids are remembered).
 //!
 //! Events that cannot be decoded, and events whose effect keeps failing, go to the topic's
 //! dead-letter topic (`todo_events::kafka::KafkaConsumer`).
@@ -18,10 +19,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use todo_core::StoreError;
 use todo_core::error::{Error, PublishError};
 use todo_core::ports::{Clock, EventPublisher, IdSource, NewActivity, OutboxEntry, Store};
 use todo_core::service::TaskService;
+use todo_core::{EventId, StoreError};
 use todo_events::kafka::{
     EventHandler, HandlerError, KafkaConfig, KafkaConsumer, KafkaError, KafkaPublisher, StartAt,
     ensure_topics,
@@ -190,12 +191,59 @@ impl<S: Store, C: Clock, I: IdSource> EventHandler for ActivityLogWriter<S, C, I
 
 /// Hands `task-updates` and `reminders` events to this process's subscribers (real-time
 /// clients): each replica consumes them in a group of its own, so a client connected to one
-/// replica sees the changes made on another.
-pub struct FanOut(pub EventBus);
+/// replica sees the changes made on another. An event delivered again (at-least-once: a relay
+/// retry, a rebalance) within the last [`FAN_OUT_MEMORY`] events is not pushed twice.
+pub struct FanOut {
+    bus: EventBus,
+    seen: std::sync::Mutex<Recent>,
+}
+
+/// How many recent event ids the fan-out remembers to drop redeliveries.
+pub const FAN_OUT_MEMORY: usize = 65_536;
+
+/// The most recent event ids, oldest first.
+#[derive(Default)]
+struct Recent {
+    order: std::collections::VecDeque<EventId>,
+    ids: std::collections::HashSet<EventId>,
+}
+
+impl Recent {
+    /// Remembers `id`; `false` when it was remembered already.
+    fn first_time(&mut self, id: EventId) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > FAN_OUT_MEMORY {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+impl FanOut {
+    /// A fan-out into `bus`.
+    pub fn new(bus: EventBus) -> Self {
+        FanOut {
+            bus,
+            seen: std::sync::Mutex::new(Recent::default()),
+        }
+    }
+}
 
 impl EventHandler for FanOut {
     async fn handle(&self, event: &EventEnvelope) -> Result<(), HandlerError> {
-        self.0.fan_out(event.clone());
+        let first = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .first_time(event.event_id);
+        if first {
+            self.bus.fan_out(event.clone());
+        }
         Ok(())
     }
 }
@@ -238,7 +286,7 @@ where
         &[Topic::TaskUpdates, Topic::Reminders],
         StartAt::Latest,
     )?;
-    let fan_out_handler = FanOut(bus.clone());
+    let fan_out_handler = FanOut::new(bus.clone());
     let creator_handler = RecurringTaskCreator(Arc::clone(service));
     let writer_handler = ActivityLogWriter(Arc::clone(service));
     let stop_creator = shutdown();
@@ -249,4 +297,29 @@ where
         tokio::spawn(async move { writer.run(&writer_handler, stop_writer).await }),
         tokio::spawn(async move { fan_out.run(&fan_out_handler, stop_fan_out).await }),
     ])
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> EventId {
+        EventId::new(uuid::Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn recent_ids_drop_repeats_and_forget_the_oldest() {
+        let mut r = Recent::default();
+        assert!(r.first_time(id(1)));
+        assert!(!r.first_time(id(1)));
+        for n in 2..=FAN_OUT_MEMORY as u128 {
+            assert!(r.first_time(id(n)));
+        }
+        assert!(!r.first_time(id(1)), "still remembered at the limit");
+        assert!(r.first_time(id(0)), "one more pushes the oldest out");
+        assert!(r.first_time(id(1)), "forgotten");
+        assert_eq!(r.order.len(), FAN_OUT_MEMORY);
+        assert_eq!(r.ids.len(), FAN_OUT_MEMORY);
+    }
 }

@@ -227,8 +227,8 @@ fn events_of_another_service_apply_once_however_often_delivered() {
 }
 
 /// The real-time fan-out with Kafka: every replica consumes `task-updates` in a group of its
-/// own, so each replica's subscribers get every change, in order, whichever replica made it.
-/// Two in-process buses stand for two replicas.
+/// own, so each replica's subscribers get every change, in order, whichever replica made it,
+/// and once, however often it is delivered. Two in-process buses stand for two replicas.
 #[test]
 fn every_replica_fans_out_every_task_update_in_order() {
     use todo_events::kafka::{KafkaConsumer, StartAt, ensure_topics};
@@ -247,7 +247,7 @@ fn every_replica_fans_out_every_task_update_in_order() {
             let consumer =
                 KafkaConsumer::starting_at(&cfg, &group, &[Topic::TaskUpdates], StartAt::Latest)
                     .unwrap();
-            let handler = FanOut(bus.clone());
+            let handler = FanOut::new(bus.clone());
             let mut stop = stop_rx.clone();
             tokio::spawn(async move {
                 consumer
@@ -291,7 +291,10 @@ fn every_replica_fans_out_every_task_update_in_order() {
             }
         }
         let batch: Vec<EventEnvelope> = (1..=5).map(created).collect();
-        publisher.publish(&batch).await.unwrap();
+        // Every event delivered three times: pushed once.
+        for _ in 0..3 {
+            publisher.publish(&batch).await.unwrap();
+        }
         for rx in &mut received {
             let mut got = Vec::new();
             while got.len() < batch.len() {
@@ -306,6 +309,17 @@ fn every_replica_fans_out_every_task_update_in_order() {
             }
             let want: Vec<EventId> = batch.iter().map(|e| e.event_id).collect();
             assert_eq!(got, want, "every event, in order, on every replica");
+        }
+        // Nothing more comes: the redeliveries were dropped (probes aside).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for rx in &mut received {
+            while let Ok(e) = rx.try_recv() {
+                assert_eq!(
+                    e.data.task_id(),
+                    Some(TaskId::new(999)),
+                    "pushed twice: {e:?}"
+                );
+            }
         }
         let _ = stop_tx.send(true);
     });
