@@ -19,13 +19,16 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{IntCounterVec, Opts};
 use todo_core::error::{Error, PublishError};
 use todo_core::ports::{Clock, EventPublisher, IdSource, NewActivity, OutboxEntry, Store};
 use todo_core::service::TaskService;
 use todo_core::{EventId, StoreError};
 use todo_events::kafka::{
-    EventHandler, HandlerError, KafkaConfig, KafkaConsumer, KafkaError, KafkaPublisher, StartAt,
-    ensure_topics,
+    ConsumerStats, EventHandler, HandlerError, KafkaConfig, KafkaConsumer, KafkaError,
+    KafkaPublisher, StartAt, ensure_topics,
 };
 use todo_events::{EventData, EventEnvelope, Topic};
 use tokio::task::JoinHandle;
@@ -248,6 +251,73 @@ impl EventHandler for FanOut {
     }
 }
 
+/// The consumers' counters as Prometheus metrics, read at each scrape:
+/// `todo_consumer_processed_total{consumer}` and `todo_consumer_dead_lettered_total{consumer}`.
+pub struct ConsumerMetrics {
+    stats: Vec<(&'static str, Arc<ConsumerStats>)>,
+    processed: IntCounterVec,
+    dead_lettered: IntCounterVec,
+    /// One scrape at a time (the vectors are rebuilt from the counters for each).
+    scrape: std::sync::Mutex<()>,
+}
+
+impl ConsumerMetrics {
+    #[allow(clippy::expect_used)] // constant, valid names
+    fn new(stats: Vec<(&'static str, Arc<ConsumerStats>)>) -> Self {
+        let vec = |name: &str, help: &str| {
+            IntCounterVec::new(Opts::new(name, help), &["consumer"]).expect("valid metric")
+        };
+        ConsumerMetrics {
+            stats,
+            processed: vec(
+                "todo_consumer_processed_total",
+                "Kafka messages a consumer of this server applied (offset committed after)",
+            ),
+            dead_lettered: vec(
+                "todo_consumer_dead_lettered_total",
+                "Kafka messages a consumer of this server sent to a dead-letter topic",
+            ),
+            scrape: std::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl Collector for ConsumerMetrics {
+    fn desc(&self) -> Vec<&Desc> {
+        let mut d = self.processed.desc();
+        d.extend(self.dead_lettered.desc());
+        d
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let _one = self
+            .scrape
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.processed.reset();
+        self.dead_lettered.reset();
+        for (name, s) in &self.stats {
+            self.processed
+                .with_label_values(&[*name])
+                .inc_by(s.processed());
+            self.dead_lettered
+                .with_label_values(&[*name])
+                .inc_by(s.dead_lettered());
+        }
+        let mut families = self.processed.collect();
+        families.extend(self.dead_lettered.collect());
+        families
+    }
+}
+
+/// The running consumers: their tasks and their metrics.
+pub struct Consumers {
+    /// One task per consumer; each ends after the shutdown.
+    pub tasks: Vec<JoinHandle<()>>,
+    /// Their counters, to register in the server's registry.
+    pub metrics: ConsumerMetrics,
+}
+
 /// Starts this server's consumers; each stops when `shutdown` resolves.
 ///
 /// # Errors
@@ -257,7 +327,7 @@ pub fn spawn_consumers<S, C, I, F>(
     service: &Arc<TaskService<S, C, I>>,
     bus: &EventBus,
     shutdown: impl Fn() -> F,
-) -> Result<Vec<JoinHandle<()>>, KafkaError>
+) -> Result<Consumers, KafkaError>
 where
     S: Store + 'static,
     C: Clock + 'static,
@@ -292,11 +362,19 @@ where
     let stop_creator = shutdown();
     let stop_writer = shutdown();
     let stop_fan_out = shutdown();
-    Ok(vec![
-        tokio::spawn(async move { creator.run(&creator_handler, stop_creator).await }),
-        tokio::spawn(async move { writer.run(&writer_handler, stop_writer).await }),
-        tokio::spawn(async move { fan_out.run(&fan_out_handler, stop_fan_out).await }),
-    ])
+    let metrics = ConsumerMetrics::new(vec![
+        (RECURRING_TASK_CREATOR, creator.stats()),
+        (ACTIVITY_LOG_WRITER, writer.stats()),
+        ("fan-out", fan_out.stats()),
+    ]);
+    Ok(Consumers {
+        tasks: vec![
+            tokio::spawn(async move { creator.run(&creator_handler, stop_creator).await }),
+            tokio::spawn(async move { writer.run(&writer_handler, stop_writer).await }),
+            tokio::spawn(async move { fan_out.run(&fan_out_handler, stop_fan_out).await }),
+        ],
+        metrics,
+    })
 }
 
 #[cfg(test)]

@@ -140,9 +140,9 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
                 interval,
                 stopped(),
             )));
-            tasks.extend(todo_server::kafka::spawn_consumers(
-                kafka, &service, &bus, &stopped,
-            )?);
+            let consumers = todo_server::kafka::spawn_consumers(kafka, &service, &bus, &stopped)?;
+            metrics.register(Box::new(consumers.metrics))?;
+            tasks.extend(consumers.tasks);
         }
     }
     let state = AppState::new(service, AuthConfig::new(config.jwt_secret.as_bytes()))

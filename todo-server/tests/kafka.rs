@@ -224,6 +224,36 @@ fn events_of_another_service_apply_once_however_often_delivered() {
         .filter(|e| e["action"] == "task-updated" && e["new_values"].is_null())
         .count();
     assert_eq!(foreign, 1);
+    // The consumers' counters on /metrics: each delivery was processed (the repeats as no-ops),
+    // none dead-lettered.
+    let metrics = support::kafka::agent()
+        .get(format!("{}/metrics", server.base))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let value = |line_start: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(line_start))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{line_start} missing: {metrics}"))
+    };
+    for consumer in ["recurring-task-creator", "activity-log-writer"] {
+        assert!(
+            value(&format!(
+                "todo_consumer_processed_total{{consumer=\"{consumer}\"}}"
+            )) >= 3.0,
+            "{metrics}"
+        );
+        assert_eq!(
+            value(&format!(
+                "todo_consumer_dead_lettered_total{{consumer=\"{consumer}\"}}"
+            )),
+            0.0
+        );
+    }
 }
 
 /// The real-time fan-out with Kafka: every replica consumes `task-updates` in a group of its

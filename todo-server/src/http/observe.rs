@@ -100,6 +100,17 @@ impl Metrics {
         }
     }
 
+    /// Adds another collector (e.g. the Kafka consumers' counters) to this registry.
+    ///
+    /// # Errors
+    /// A collector of the same names was registered already.
+    pub fn register(
+        &self,
+        collector: Box<dyn prometheus::core::Collector>,
+    ) -> Result<(), prometheus::Error> {
+        self.registry.register(collector)
+    }
+
     /// Adds the event bus's outbox depth and delivered counter to this registry. Fails when a
     /// bus was registered already.
     pub fn register_bus(&self, bus: &EventBus) -> Result<(), prometheus::Error> {
