@@ -13,7 +13,7 @@ use todo_core::ports::{EventPublisher, OutboxEntry, Store};
 use todo_events::EventEnvelope;
 use tokio::sync::{Notify, broadcast};
 
-use crate::storage::RelayLease;
+use crate::storage::{RelayLease, SoleRelay};
 
 /// How many events a slow subscriber may lag behind before it misses some (and is told so by
 /// `broadcast::error::RecvError::Lagged`).
@@ -118,9 +118,23 @@ impl EventBus {
         store: &S,
         publisher: &P,
     ) -> Result<usize, RelayError> {
+        self.drain(store, publisher, &mut SoleRelay).await
+    }
+
+    /// [`EventBus::drain_once`] while `lease` is held: checked before every batch, so that a
+    /// replica that lost the lease stops within one batch.
+    async fn drain<S: Store, P: EventPublisher, L: RelayLease>(
+        &self,
+        store: &S,
+        publisher: &P,
+        lease: &mut L,
+    ) -> Result<usize, RelayError> {
         let mut delivered = 0;
         let mut batch = store.undelivered_events(BATCH).await?;
         loop {
+            if !lease.held().await {
+                return Ok(delivered);
+            }
             let (Some(oldest), Some(newest)) = (batch.first(), batch.last()) else {
                 self.metrics.outbox_depth.set(0);
                 self.metrics.lag_seconds.set(0.0);
@@ -158,6 +172,16 @@ impl EventBus {
                 return Ok(delivered);
             }
             batch = next?;
+            // An event with a lower `seq` may have become visible after the read-ahead (on
+            // PostgreSQL, `seq` is taken at insert, not at commit): then start again from the
+            // head, so that nothing overtakes it.
+            if let (Some(head), Some(first)) =
+                (store.undelivered_events(1).await?.first(), batch.first())
+            {
+                if head.seq < first.seq {
+                    batch = store.undelivered_events(BATCH).await?;
+                }
+            }
         }
     }
 
@@ -183,7 +207,7 @@ impl EventBus {
                     () = tokio::time::sleep(interval) => continue,
                 }
             }
-            let delivered = match self.drain_once(&store, &publisher).await {
+            let delivered = match self.drain(&store, &publisher, &mut lease).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "event bus: draining the outbox failed; retrying");

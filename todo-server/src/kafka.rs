@@ -22,10 +22,10 @@ use std::sync::Arc;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{IntCounterVec, Opts};
+use todo_core::EventId;
 use todo_core::error::{Error, PublishError};
 use todo_core::ports::{Clock, EventPublisher, IdSource, NewActivity, OutboxEntry, Store};
 use todo_core::service::TaskService;
-use todo_core::{EventId, StoreError};
 use todo_events::kafka::{
     ConsumerStats, EventHandler, HandlerError, KafkaConfig, KafkaConsumer, KafkaError,
     KafkaPublisher, StartAt, ensure_topics,
@@ -120,13 +120,12 @@ impl EventPublisher for KafkaRelay {
     }
 }
 
-/// What a failed use case means for a consumed event: try again (the database is unavailable or
-/// busy) or give up (dead-letter topic).
+/// What a failed use case means for a consumed event: a storage failure may pass (the database
+/// is unavailable or busy): try again, a bounded number of times; anything else is about the
+/// event itself: give up (dead-letter topic).
 fn handler_error(e: Error) -> HandlerError {
     match e {
-        Error::Store(StoreError::Unavailable(m) | StoreError::Conflict(m)) => {
-            HandlerError::Retryable(m)
-        }
+        Error::Store(s) => HandlerError::Retryable(s.to_string()),
         other => HandlerError::Permanent(other.to_string()),
     }
 }

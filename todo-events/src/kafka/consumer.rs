@@ -235,9 +235,18 @@ impl KafkaConsumer {
                 },
             }
         }
-        // The commits of the run were asynchronous: make the last ones stick before leaving.
-        if done.count() > 0 {
-            if let Err(e) = self.consumer.commit(&done, CommitMode::Sync) {
+        // The commits of the run were asynchronous: make the last ones stick before leaving,
+        // for the partitions this consumer still owns (another member may be further on in a
+        // partition that was moved to it).
+        let owned = self.consumer.assignment().unwrap_or_default();
+        let mut last = TopicPartitionList::new();
+        for e in done.elements() {
+            if owned.find_partition(e.topic(), e.partition()).is_some() {
+                let _ = last.add_partition_offset(e.topic(), e.partition(), e.offset());
+            }
+        }
+        if last.count() > 0 {
+            if let Err(e) = self.consumer.commit(&last, CommitMode::Sync) {
                 tracing::warn!(error = %e, "kafka final offset commit failed; some messages will come again");
             }
         }

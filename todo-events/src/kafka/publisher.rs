@@ -39,6 +39,10 @@ impl KafkaPublisher {
         let producer = cfg
             .client_config(&[
                 ("enable.idempotence", "true"),
+                // A record that fails while later ones of its partition succeed would leave a
+                // gap that a retry of the batch fills out of order: make that a fatal error
+                // instead (the caller then replaces the producer and sends the batch again).
+                ("enable.gapless.guarantee", "true"),
                 ("acks", "all"),
                 ("linger.ms", "5"),
                 ("message.timeout.ms", "30000"),

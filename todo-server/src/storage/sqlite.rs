@@ -285,12 +285,12 @@ impl SqliteTx {
     async fn finish(mut self) -> Result<(), StoreError> {
         let mut w = self.writer.take().ok_or_else(gone)?;
         let conn = w.conn.as_mut().ok_or_else(gone)?;
-        if let Err(e) = write_events(&mut *conn, &self.events).await {
-            w.rollback_if_open().await;
-            return Err(e);
-        }
-        if let Err(e) = w.exec("RELEASE unit").await {
-            w.rollback_if_open().await;
+        let released = match write_events(&mut *conn, &self.events).await {
+            Ok(()) => w.exec("RELEASE unit").await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = released {
+            settle(w, &self.shared).await;
             return Err(e);
         }
         w.open = false;
@@ -301,7 +301,7 @@ impl SqliteTx {
         let (id, units) = (group.id, group.units);
         let mut done = group.done.subscribe();
         if units >= MAX_GROUP || self.shared.waiting.load(Ordering::SeqCst) == 0 {
-            return w.commit_group().await;
+            return commit_detached(w).await;
         }
         // Hand the writer to the next unit; the group commits when the last of them ends.
         drop(w);
@@ -311,18 +311,43 @@ impl SqliteTx {
                 .map(|r| r.map(|v| v.clone()));
             match outcome {
                 Ok(Ok(result)) => return result.unwrap_or_else(|| Err(gone())),
-                Ok(Err(_)) => return Err(gone()),
+                Ok(Err(_)) => {
+                    return Err(StoreError::Unavailable(
+                        "the outcome of the group commit is unknown".to_owned(),
+                    ));
+                }
                 Err(_) => {
                     // Nobody committed the group yet: commit it if it is still open and no
                     // unit is at work in it (this unit holds the writer then).
                     let mut w = self.shared.lock().await;
                     if w.group.as_ref().is_some_and(|g| g.id == id) {
                         w.rollback_if_open().await;
-                        return w.commit_group().await;
+                        return commit_detached(w).await;
                     }
                 }
             }
         }
+    }
+}
+
+/// Commits the open group in a task of its own: the commit and the news of its outcome to the
+/// group's units happen even when the unit that started it is cancelled (its client went away)
+/// while `COMMIT` runs.
+async fn commit_detached(w: OwnedMutexGuard<Writer>) -> Result<(), StoreError> {
+    let mut w = w;
+    tokio::spawn(async move { w.commit_group().await })
+        .await
+        .unwrap_or_else(|e| Err(StoreError::Unavailable(format!("group commit: {e}"))))
+}
+
+/// After a unit failed or was dropped: undo its savepoint, and commit the group when it holds
+/// other units' released work and no unit waits to go on with it (otherwise it would stay
+/// open, holding SQLite's write lock, until the next unit).
+async fn settle(mut w: OwnedMutexGuard<Writer>, shared: &WriterShared) {
+    w.rollback_if_open().await;
+    let others = w.group.as_ref().is_some_and(|g| g.units > 0);
+    if others && shared.waiting.load(Ordering::SeqCst) == 0 {
+        let _ = commit_detached(w).await;
     }
 }
 
@@ -336,9 +361,10 @@ impl WriterShared {
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        if let Some(mut w) = self.writer.take() {
+        if let Some(w) = self.writer.take() {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(async move { w.rollback_if_open().await });
+                let shared = Arc::clone(&self.shared);
+                rt.spawn(async move { settle(w, &shared).await });
             }
         }
     }
@@ -352,7 +378,14 @@ async fn begin_unit(store: &SqliteStore) -> Result<SqliteTx, StoreError> {
         w.conn = Some(options.connect().await.map_err(map_err)?);
     }
     if w.group.is_none() {
-        w.exec("BEGIN IMMEDIATE").await?;
+        if let Err(e) = w.exec("BEGIN IMMEDIATE").await {
+            // Busy (another process writes): try again later on this connection. Anything
+            // else: the connection's state is unknown; open a new one next time.
+            if !matches!(e, StoreError::Conflict(_)) {
+                w.conn = None;
+            }
+            return Err(e);
+        }
         w.groups += 1;
         let (done, _) = watch::channel(None);
         w.group = Some(Group {
