@@ -592,6 +592,20 @@ fn a_deleted_next_instance_is_never_recreated() {
     assert_eq!(all_tasks(&s).len(), 1, "only the completed task is left");
 }
 
+/// Another service completes `task` in the shared store, without creating its next instance.
+fn complete_elsewhere<S: Store>(
+    s: &todo_core::service::TaskService<S, ManualClock, SequentialIds>,
+    task: &todo_core::model::Task,
+) {
+    use todo_core::ports::StoreTx;
+    let mut completed = task.clone();
+    completed.completed = true;
+    completed.completed_at = Some(now());
+    let mut tx = block_on(s.store().begin()).unwrap();
+    block_on(tx.update_task(&completed)).unwrap();
+    block_on(tx.commit()).unwrap();
+}
+
 #[test]
 fn a_task_completed_elsewhere_gets_its_next_instance_once() {
     // Another service completed the task in the shared store without creating the next
@@ -604,15 +618,7 @@ fn a_task_completed_elsewhere_gets_its_next_instance_once() {
     .unwrap();
     let id = t.task.id;
     set_reminder(&s, id, "2030-01-02T08:45:00Z", None).unwrap();
-    let mut completed = t.task.clone();
-    completed.completed = true;
-    completed.completed_at = Some(now());
-    {
-        use todo_core::ports::StoreTx;
-        let mut tx = block_on(s.store().begin()).unwrap();
-        block_on(tx.update_task(&completed)).unwrap();
-        block_on(tx.commit()).unwrap();
-    }
+    complete_elsewhere(&s, &t.task);
     let next = block_on(s.create_next_instance(&alice(), id))
         .unwrap()
         .expect("created");
@@ -668,15 +674,7 @@ fn a_consumed_task_completed_event_applies_once() {
     )
     .unwrap();
     let id = t.task.id;
-    let mut completed = t.task.clone();
-    completed.completed = true;
-    completed.completed_at = Some(now());
-    {
-        use todo_core::ports::StoreTx;
-        let mut tx = block_on(s.store().begin()).unwrap();
-        block_on(tx.update_task(&completed)).unwrap();
-        block_on(tx.commit()).unwrap();
-    }
+    complete_elsewhere(&s, &t.task);
     let event = todo_core::EventId::new(uuid::Uuid::from_u128(7));
     let next = block_on(s.apply_task_completed("recurring-task-creator", event, &alice(), id))
         .unwrap()
