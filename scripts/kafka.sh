@@ -30,8 +30,11 @@ install() {
     cargo install --locked tansu --version "$VERSION" --features dynostore --root "$ROOT" >&2
 }
 
-running() {
-    [[ -f "$RUN/pid" ]] && kill -0 "$(cat "$RUN/pid")" 2>/dev/null
+running() { # the recorded broker is alive (and the pid was not reused by another program)
+    [[ -f "$RUN/pid" ]] || return 1
+    local pid
+    pid=$(cat "$RUN/pid")
+    kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$BIN broker"
 }
 
 free_port() {
