@@ -119,4 +119,54 @@ mod group_commit {
             support::remove_sqlite(&path);
         });
     }
+
+    /// A unit that handed the writer on and was then cancelled (its client went away) while
+    /// the next unit fails: the failing unit commits the released work of the group instead of
+    /// leaving the group open (invisible to readers, holding the write lock) until some later
+    /// unit comes.
+    #[test]
+    fn a_group_whose_waiting_unit_was_cancelled_is_committed_by_the_next_unit() {
+        support::run(async {
+            let path = support::sqlite_path();
+            let store = SqliteStore::connect(&support::sqlite_url(&path))
+                .await
+                .unwrap();
+            let u = UserId::parse("hal").unwrap();
+            let mut a = store.begin().await.unwrap();
+            let a_task = a
+                .insert_task(NewTask {
+                    task: plain_task(&u, "a"),
+                })
+                .await
+                .unwrap();
+            // B queues for the writer while A holds it.
+            let b = tokio::spawn({
+                let store = store.clone();
+                async move { store.begin().await.unwrap() }
+            });
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            // A releases its savepoint and hands the writer to B; A is cancelled while it
+            // waits for the group's commit.
+            let mut b = tokio::select! {
+                r = a.commit() => panic!("A must hand the writer on, not commit: {r:?}"),
+                b = b => b.unwrap(),
+            };
+            b.insert_task(NewTask {
+                task: plain_task(&u, "b"),
+            })
+            .await
+            .unwrap();
+            drop(b); // B fails
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while store.task(&u, a_task.id).await.unwrap().is_none() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "A's released work stayed uncommitted"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            assert_eq!(titles(&store, &u).await, ["a"], "B's work was rolled back");
+            support::remove_sqlite(&path);
+        });
+    }
 }
