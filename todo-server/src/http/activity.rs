@@ -11,7 +11,7 @@ use super::auth::AuthUser;
 use super::dto::{ActivityDto, ActivityListDto};
 use super::error::ApiError;
 use super::extract::QueryPairs;
-use super::openapi::{ErrorBody, PageQuery};
+use super::openapi::PageQuery;
 
 /// `GET /activity-logs?limit&offset` -> `{activity_logs,total,limit,offset}`, newest first.
 #[utoipa::path(
@@ -22,7 +22,7 @@ use super::openapi::{ErrorBody, PageQuery};
     params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), PageQuery),
     responses(
         (status = 200, description = "A page of the activity log, newest first", body = ActivityListDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        super::openapi::BadRequest,
         super::openapi::AuthedErrors
     ),
     security(("bearer" = []))

@@ -204,10 +204,10 @@ where
         (status = 200, description = "Written", body = ConversationWrittenDto,
             headers(("ETag" = String, description = "The new version"))),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter or `If-Match`, malformed or missing JSON", body = ErrorBody),
-        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        super::openapi::Conflict,
         (status = 412, description = "`PRECONDITION_FAILED`: `If-Match` does not name the current version (or there is no document)", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the document is larger than 256 KiB", body = ErrorBody),
-        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
+        super::openapi::NotJson,
         (status = 422, description = "`VALIDATION_ERROR`: the body is not a JSON object", body = ErrorBody),
         super::openapi::AuthedErrors
     ),
@@ -278,7 +278,7 @@ where
         (status = 204, description = "Deleted"),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter or `If-Match`", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such conversation of this user", body = ErrorBody),
-        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        super::openapi::Conflict,
         (status = 412, description = "`PRECONDITION_FAILED`: `If-Match` does not name the current version", body = ErrorBody),
         super::openapi::AuthedErrors
     ),

@@ -201,6 +201,58 @@ pub enum AuthedErrors {
     Unavailable(ErrorBody),
 }
 
+/// One error response that many operations give with the same meaning, listed once:
+/// `responses(..., openapi::NotFound, ...)`. Only the document uses them.
+macro_rules! error_response {
+    ($(#[$doc:meta])* $name:ident, $status:literal, $description:literal) => {
+        $(#[$doc])*
+        #[derive(utoipa::IntoResponses)]
+        #[allow(dead_code)]
+        pub enum $name {
+            /// The error body.
+            #[response(status = $status, description = $description)]
+            Error(ErrorBody),
+        }
+    };
+}
+
+error_response!(
+    /// 400 of an operation whose input is path/query parameters and a JSON body.
+    BadRequest,
+    400,
+    "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule"
+);
+error_response!(
+    /// 404 of an operation on one resource.
+    NotFound,
+    404,
+    "`NOT_FOUND`: no such resource of this user"
+);
+error_response!(
+    /// 409 of an operation that changes a resource.
+    Conflict,
+    409,
+    "`CONFLICT`: the resource was changed concurrently; retry"
+);
+error_response!(
+    /// 413 of an operation with a JSON body.
+    TooLarge,
+    413,
+    "`PAYLOAD_TOO_LARGE`: the body is larger than the limit"
+);
+error_response!(
+    /// 415 of an operation with a JSON body.
+    NotJson,
+    415,
+    "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`"
+);
+error_response!(
+    /// 422 of an operation with a task or tag body.
+    Unprocessable,
+    422,
+    "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist"
+);
+
 /// The error body of every error response.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

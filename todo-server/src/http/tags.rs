@@ -24,7 +24,7 @@ type Result<T> = std::result::Result<T, ApiError>;
     params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)")),
     responses(
         (status = 200, description = "The user's tags with the number of tasks carrying each", body = TagListDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        openapi::BadRequest,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -49,11 +49,11 @@ pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>
     request_body = openapi::CreateTagInput,
     responses(
         (status = 201, description = "The new tag", body = TagDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        openapi::BadRequest,
         (status = 409, description = "`CONFLICT`: the user has a tag of this name (case-insensitively)", body = ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
-        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        openapi::TooLarge,
+        openapi::NotJson,
+        openapi::Unprocessable,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -77,12 +77,12 @@ pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     request_body = openapi::UpdateTagInput,
     responses(
         (status = 200, description = "The updated tag", body = TagDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        openapi::BadRequest,
+        openapi::NotFound,
         (status = 409, description = "`CONFLICT`: the user has another tag of this name (case-insensitively)", body = ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
-        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        openapi::TooLarge,
+        openapi::NotJson,
+        openapi::Unprocessable,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -106,9 +106,9 @@ pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("tag_id" = i64, Path, minimum = 1, description = "The tag")),
     responses(
         (status = 204, description = "Deleted and detached from its tasks (a second delete answers 404)"),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
-        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        openapi::BadRequest,
+        openapi::NotFound,
+        openapi::Conflict,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))

@@ -54,11 +54,11 @@ impl InputBody for CompleteInput {
     request_body = openapi::CreateTaskInput,
     responses(
         (status = 201, description = "The new task (tags expanded, `reminder` or null)", body = TaskDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
-        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        openapi::BadRequest,
+        openapi::Conflict,
+        openapi::TooLarge,
+        openapi::NotJson,
+        openapi::Unprocessable,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -81,7 +81,7 @@ pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), TaskListQuery),
     responses(
         (status = 200, description = "A page of tasks", body = TaskListDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
+        openapi::BadRequest,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -111,8 +111,8 @@ pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>
     params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
     responses(
         (status = 200, description = "The task", body = TaskDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        openapi::BadRequest,
+        openapi::NotFound,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -136,12 +136,12 @@ pub async fn get_one<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stat
     request_body = openapi::UpdateTaskInput,
     responses(
         (status = 200, description = "The updated task", body = TaskDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
-        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
-        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        openapi::BadRequest,
+        openapi::NotFound,
+        openapi::Conflict,
+        openapi::TooLarge,
+        openapi::NotJson,
+        openapi::Unprocessable,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -169,12 +169,12 @@ pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     request_body(content = openapi::CompleteInput, description = "Optional: `{\"completed\": bool}` sets the state; no body toggles", content_type = "application/json"),
     responses(
         (status = 200, description = "The task after toggling (or setting) completion; completing a recurring task creates its next instance (`next_task_id`)", body = TaskDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
-        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
-        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        openapi::BadRequest,
+        openapi::NotFound,
+        openapi::Conflict,
+        openapi::TooLarge,
+        openapi::NotJson,
+        openapi::Unprocessable,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -200,9 +200,9 @@ pub async fn complete<S: Store + 'static, C: Clock + 'static, I: IdSource + 'sta
     params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
     responses(
         (status = 204, description = "Deleted (a second delete answers 404)"),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
-        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        openapi::BadRequest,
+        openapi::NotFound,
+        openapi::Conflict,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -226,12 +226,12 @@ pub async fn remove<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     request_body = openapi::AttachTagInput,
     responses(
         (status = 201, description = "The task with the tag attached", body = TaskDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        openapi::BadRequest,
+        openapi::NotFound,
         (status = 409, description = "`CONFLICT`: the tag is attached already", body = ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
-        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        openapi::TooLarge,
+        openapi::NotJson,
+        openapi::Unprocessable,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -262,9 +262,9 @@ pub async fn attach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 's
     params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task"), ("tag_id" = i64, Path, minimum = 1, description = "The tag")),
     responses(
         (status = 200, description = "The task without the tag", body = TaskDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
-        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        openapi::BadRequest,
+        openapi::NotFound,
+        openapi::Conflict,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -291,12 +291,12 @@ pub async fn detach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 's
     request_body = openapi::SetReminderInput,
     responses(
         (status = 201, description = "The pending reminder (it replaces a pending one)", body = ReminderDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
+        openapi::BadRequest,
+        openapi::NotFound,
         (status = 409, description = "`CONFLICT`: the task is completed (it takes no reminder), or it was changed concurrently", body = ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is larger than the limit", body = ErrorBody),
-        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`VALIDATION_ERROR`: the body has the wrong shape, unknown fields, or names tags that do not exist", body = ErrorBody),
+        openapi::TooLarge,
+        openapi::NotJson,
+        openapi::Unprocessable,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
@@ -323,9 +323,9 @@ pub async fn set_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource + 
     params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
     responses(
         (status = 200, description = "The cancelled reminder", body = CancelledReminderDto),
-        (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter, query parameter, malformed JSON or a field that breaks a rule", body = ErrorBody),
-        (status = 404, description = "`NOT_FOUND`: no such resource of this user", body = ErrorBody),
-        (status = 409, description = "`CONFLICT`: the resource was changed concurrently; retry", body = ErrorBody),
+        openapi::BadRequest,
+        openapi::NotFound,
+        openapi::Conflict,
         openapi::AuthedErrors
     ),
     security(("bearer" = []))
