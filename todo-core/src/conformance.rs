@@ -993,19 +993,7 @@ pub async fn service_writes_change_activity_and_events_together<S: Store>(store:
 pub async fn service_concurrent_completion_creates_one_instance<S: Store>(store: S) {
     let svc = service(store);
     let u = user("alice");
-    let view = svc
-        .create_task(
-            &u,
-            &CreateTaskInput {
-                title: Some("Standup".into()),
-                due_datetime: Some("2030-01-02T09:00:00Z".into()),
-                recurrence_pattern: Some("daily".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let id = view.task.id;
+    let id = create_daily_standup(&svc, &u).await;
     let (a, b) = futures_util::future::join(
         svc.set_completed(&u, id, Some(true)),
         svc.set_completed(&u, id, Some(true)),
@@ -1013,18 +1001,53 @@ pub async fn service_concurrent_completion_creates_one_instance<S: Store>(store:
     .await;
     assert!(a.unwrap().task.completed);
     assert!(b.unwrap().task.completed);
+    assert_completed_once(&svc, &u).await;
+}
+
+/// A daily recurring task of `user` (the subject of the concurrent-completion checks, here and
+/// in the SQL adapters' tests with truly parallel tasks); its id.
+pub async fn create_daily_standup<S: Store, C: crate::ports::Clock, I: crate::ports::IdSource>(
+    svc: &TaskService<S, C, I>,
+    user: &UserId,
+) -> TaskId {
+    svc.create_task(
+        user,
+        &CreateTaskInput {
+            title: Some("Standup".into()),
+            due_datetime: Some("2030-01-02T09:00:00Z".into()),
+            recurrence_pattern: Some("daily".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .task
+    .id
+}
+
+/// After any number of completions of [`create_daily_standup`]'s task: exactly one next
+/// instance and one `task-completed` event.
+pub async fn assert_completed_once<S: Store, C: crate::ports::Clock, I: crate::ports::IdSource>(
+    svc: &TaskService<S, C, I>,
+    user: &UserId,
+) {
     let all = svc
         .store()
-        .list_tasks(&u, &TaskQuery::default())
+        .list_tasks(user, &TaskQuery::default())
         .await
         .unwrap();
     assert_eq!(all.total, 2, "exactly one next instance");
-    let events = svc.store().undelivered_events(1000).await.unwrap();
+    let events = svc.store().undelivered_events(10_000).await.unwrap();
     let completed = events
         .iter()
         .filter(|e| e.event.payload.event_type() == "task-completed")
         .count();
     assert_eq!(completed, 1, "one task-completed event");
+    let created = events
+        .iter()
+        .filter(|e| e.event.payload.event_type() == "task-created")
+        .count();
+    assert_eq!(created, 2, "the task and its one next instance");
 }
 
 /// Expands to one `#[test]` per conversation-store case ([`ConversationStore`]), like

@@ -165,10 +165,8 @@ where
 {
     use std::sync::Arc;
 
-    use todo_core::conformance::t0;
-    use todo_core::input::CreateTaskInput;
+    use todo_core::conformance::{assert_completed_once, create_daily_standup, t0};
     use todo_core::ports::{ManualClock, SequentialIds};
-    use todo_core::query::TaskQuery;
     use todo_core::service::TaskService;
 
     let svc = Arc::new(TaskService::new(
@@ -177,19 +175,7 @@ where
         SequentialIds::new(),
     ));
     let user = todo_core::UserId::parse("alice").unwrap();
-    let view = svc
-        .create_task(
-            &user,
-            &CreateTaskInput {
-                title: Some("Standup".into()),
-                due_datetime: Some("2030-01-02T09:00:00Z".into()),
-                recurrence_pattern: Some("daily".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let id = view.task.id;
+    let id = create_daily_standup(&svc, &user).await;
     let handles: Vec<_> = (0..n)
         .map(|_| {
             let svc = Arc::clone(&svc);
@@ -201,21 +187,5 @@ where
         let done = h.await.expect("join").expect("set_completed");
         assert!(done.task.completed);
     }
-    let all = svc
-        .store()
-        .list_tasks(&user, &TaskQuery::default())
-        .await
-        .unwrap();
-    assert_eq!(all.total, 2, "exactly one next instance");
-    let events = svc.store().undelivered_events(10_000).await.unwrap();
-    let completed = events
-        .iter()
-        .filter(|e| e.event.payload.event_type() == "task-completed")
-        .count();
-    assert_eq!(completed, 1, "one task-completed event");
-    let created = events
-        .iter()
-        .filter(|e| e.event.payload.event_type() == "task-created")
-        .count();
-    assert_eq!(created, 2, "the task and its one next instance");
+    assert_completed_once(&svc, &user).await;
 }
