@@ -8,121 +8,20 @@
 mod support_http;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use axum::http::Request;
-use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
 use serde_json::json;
-use support_http::{SECRET, TestApp, t0};
-use todo_core::error::StoreError;
-use todo_core::ids::{ConversationId, TaskId, UserId};
-use todo_core::memory::{MemoryStore, MemoryTx};
-use todo_core::model::{Reminder, Task};
-use todo_core::ports::{
-    ActivityPage, ConversationStore, DeleteOutcome, ManualClock, OutboxEntry, PutOutcome,
-    SequentialIds, Store, StoredDoc, TagWithCount,
-};
-use todo_core::query::{Page, TaskQuery};
+use support_http::{FailingStore, SECRET, TestApp, t0};
+use todo_core::ids::UserId;
+use todo_core::memory::MemoryStore;
+use todo_core::ports::{ConversationStore, ManualClock, SequentialIds, Store};
 use todo_core::service::TaskService;
 use todo_server::bus::EventBus;
 use todo_server::http::{AppState, AuthConfig, Metrics, router};
 use tower::ServiceExt;
-
-/// The in-memory store whose `mark_delivered` fails while `stuck` is set (a stalled outbox).
-#[derive(Clone, Default)]
-struct StuckOutbox {
-    inner: MemoryStore,
-    stuck: Arc<AtomicBool>,
-}
-
-impl Store for StuckOutbox {
-    type Tx = MemoryTx;
-
-    async fn begin(&self) -> Result<MemoryTx, StoreError> {
-        self.inner.begin().await
-    }
-    async fn task(&self, user: &UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
-        self.inner.task(user, id).await
-    }
-    async fn list_tasks(&self, user: &UserId, q: &TaskQuery) -> Result<Page<Task>, StoreError> {
-        self.inner.list_tasks(user, q).await
-    }
-    async fn list_tags(&self, user: &UserId) -> Result<Vec<TagWithCount>, StoreError> {
-        self.inner.list_tags(user).await
-    }
-    async fn list_activity(
-        &self,
-        user: &UserId,
-        limit: u32,
-        offset: u64,
-    ) -> Result<ActivityPage, StoreError> {
-        self.inner.list_activity(user, limit, offset).await
-    }
-    async fn pending_reminders(
-        &self,
-        user: &UserId,
-        tasks: &[TaskId],
-    ) -> Result<Vec<Reminder>, StoreError> {
-        self.inner.pending_reminders(user, tasks).await
-    }
-    async fn undelivered_events_after(
-        &self,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.inner.undelivered_events_after(after, limit).await
-    }
-    async fn mark_delivered(&self, seqs: &[u64]) -> Result<(), StoreError> {
-        if self.stuck.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("outbox stuck (test)".into()));
-        }
-        self.inner.mark_delivered(seqs).await
-    }
-}
-
-/// Conversations are not what this store is about: plain delegation.
-impl ConversationStore for StuckOutbox {
-    async fn get_conversation(
-        &self,
-        user: &UserId,
-        id: &ConversationId,
-        now: DateTime<Utc>,
-    ) -> Result<Option<StoredDoc>, StoreError> {
-        self.inner.get_conversation(user, id, now).await
-    }
-    async fn put_conversation(
-        &self,
-        user: &UserId,
-        id: &ConversationId,
-        doc: &serde_json::Value,
-        if_match: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<PutOutcome, StoreError> {
-        self.inner
-            .put_conversation(user, id, doc, if_match, now)
-            .await
-    }
-    async fn delete_conversation(
-        &self,
-        user: &UserId,
-        id: &ConversationId,
-        if_match: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<DeleteOutcome, StoreError> {
-        self.inner
-            .delete_conversation(user, id, if_match, now)
-            .await
-    }
-    async fn list_conversations(
-        &self,
-        user: &UserId,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<(ConversationId, DateTime<Utc>)>, StoreError> {
-        self.inner.list_conversations(user, now).await
-    }
-}
 
 /// An app over `store` with the given rate limit and metrics.
 fn app_on<S: Store + ConversationStore + 'static>(
@@ -305,7 +204,7 @@ async fn apps_in_one_process_keep_their_own_metrics() {
 
 #[tokio::test]
 async fn outbox_depth_shows_a_stuck_outbox_and_goes_to_zero_after_the_bus_drains() {
-    let store = StuckOutbox::default();
+    let store = FailingStore::default();
     let bus = EventBus::new();
     let metrics = Metrics::new();
     metrics.register_bus(&bus).unwrap();
@@ -322,7 +221,7 @@ async fn outbox_depth_shows_a_stuck_outbox_and_goes_to_zero_after_the_bus_drains
     let waiting = store.inner.undelivered_events(1000).await.unwrap().len();
     assert!(waiting >= 3, "every create records events: {waiting}");
 
-    store.stuck.store(true, Ordering::SeqCst);
+    store.stuck_outbox.store(true, Ordering::SeqCst);
     assert!(bus.drain_once(&store, &bus).await.is_err());
     let text = scrape(&app).await;
     assert_eq!(
@@ -337,7 +236,7 @@ async fn outbox_depth_shows_a_stuck_outbox_and_goes_to_zero_after_the_bus_drains
         "the oldest event's age: {text}"
     );
 
-    store.stuck.store(false, Ordering::SeqCst);
+    store.stuck_outbox.store(false, Ordering::SeqCst);
     assert_eq!(bus.drain_once(&store, &bus).await.unwrap(), waiting);
     let text = scrape(&app).await;
     assert_eq!(value(&text, "todo_outbox_depth"), Some(0.0), "{text}");

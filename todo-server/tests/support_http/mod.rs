@@ -37,11 +37,14 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 2, 15, 10, 0, 0).unwrap()
 }
 
-/// A store that delegates to the in-memory store and fails with a chosen error when told to.
+/// A store that delegates to the in-memory store and fails with a chosen error when told to
+/// (`fail`: every read and unit of work), and whose `mark_delivered` fails while
+/// `stuck_outbox` is set (a stalled outbox).
 #[derive(Clone, Default)]
 pub struct FailingStore {
     pub inner: MemoryStore,
     pub fail: Arc<Mutex<Option<StoreError>>>,
+    pub stuck_outbox: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FailingStore {
@@ -97,6 +100,9 @@ impl Store for FailingStore {
         self.inner.undelivered_events_after(after, limit).await
     }
     async fn mark_delivered(&self, seqs: &[u64]) -> Result<(), StoreError> {
+        if self.stuck_outbox.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("outbox stuck (test)".into()));
+        }
         self.inner.mark_delivered(seqs).await
     }
 }
