@@ -764,17 +764,13 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
                 }
             }
             let Some(task) = u.tx.task(user, id).await? else {
-                // Keep the claim (the event was applied: it had nothing to do).
-                if claim.is_some() {
-                    u.commit().await?;
-                }
+                // Nothing to do; commit all the same (it keeps the claim of the event).
+                u.commit().await?;
                 return Ok(None);
             };
             if !task.completed || task.next_task_id.is_some() {
-                // Keep the claim (the event was applied: it had nothing to do).
-                if claim.is_some() {
-                    u.commit().await?;
-                }
+                // Nothing to do; commit all the same (it keeps the claim of the event).
+                u.commit().await?;
                 return Ok(None);
             }
             let reminders = u.tx.reminders_of(user, id).await?;
@@ -786,10 +782,8 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
                 u.cancel_reminder(pending).await?;
             }
             let Some((next, reminder)) = u.insert_next(&task, carry.as_ref()).await? else {
-                // Keep the claim (the event was applied: it had nothing to do).
-                if claim.is_some() {
-                    u.commit().await?;
-                }
+                // Nothing to do; commit all the same (it keeps the claim of the event).
+                u.commit().await?;
                 return Ok(None);
             };
             let mut parent = task.clone();

@@ -130,11 +130,11 @@ impl EventBus {
         lease: &mut L,
     ) -> Result<usize, RelayError> {
         let mut delivered = 0;
+        if !lease.held().await {
+            return Ok(delivered);
+        }
         let mut batch = store.undelivered_events(BATCH).await?;
         loop {
-            if !lease.held().await {
-                return Ok(delivered);
-            }
             let (Some(oldest), Some(newest)) = (batch.first(), batch.last()) else {
                 self.metrics.outbox_depth.set(0);
                 self.metrics.lag_seconds.set(0.0);
@@ -182,6 +182,9 @@ impl EventBus {
                     batch = store.undelivered_events(BATCH).await?;
                 }
             }
+            if !lease.held().await {
+                return Ok(delivered);
+            }
         }
     }
 
@@ -201,12 +204,7 @@ impl EventBus {
     ) {
         tokio::pin!(shutdown);
         loop {
-            if !lease.held().await {
-                tokio::select! {
-                    () = &mut shutdown => return,
-                    () = tokio::time::sleep(interval) => continue,
-                }
-            }
+            // A standby replica (no lease) delivers nothing and waits like an idle one.
             let delivered = match self.drain(&store, &publisher, &mut lease).await {
                 Ok(n) => n,
                 Err(e) => {
