@@ -84,10 +84,17 @@ fn the_relay_publishes_every_event_keyed_by_user_and_in_order() {
             "{user}: every event once, in the order of the changes"
         );
     }
-    // The activity-log writer consumed this server's own activity-log-created events and wrote
-    // nothing more: the log has one entry per change.
+    // The activity-log writer consumed this server's own activity-log-created events (one per
+    // change, as many as the task events) and wrote nothing more: the log has one entry per
+    // change.
+    eventually("the activity-log writer consumed every entry", || {
+        metric(
+            &server,
+            "todo_consumer_processed_total{consumer=\"activity-log-writer\"}",
+        )
+        .is_some_and(|n| n >= got.len() as f64)
+    });
     let token = server.token("ann");
-    std::thread::sleep(Duration::from_secs(1));
     let log = call(
         &server,
         "GET",
@@ -226,26 +233,14 @@ fn events_of_another_service_apply_once_however_often_delivered() {
     assert_eq!(foreign, 1);
     // The consumers' counters on /metrics: each delivery was processed (the repeats as no-ops),
     // none dead-lettered.
-    let metrics = support::kafka::agent()
-        .get(format!("{}/metrics", server.base))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
     let value = |line_start: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(line_start))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{line_start} missing: {metrics}"))
+        metric(&server, line_start).unwrap_or_else(|| panic!("{line_start} missing"))
     };
     for consumer in ["recurring-task-creator", "activity-log-writer"] {
         assert!(
             value(&format!(
                 "todo_consumer_processed_total{{consumer=\"{consumer}\"}}"
-            )) >= 3.0,
-            "{metrics}"
+            )) >= 3.0
         );
         assert_eq!(
             value(&format!(
@@ -254,6 +249,20 @@ fn events_of_another_service_apply_once_however_often_delivered() {
             0.0
         );
     }
+}
+
+/// The value of the server's metric line that starts with `line_start` (name and labels).
+fn metric(server: &Server, line_start: &str) -> Option<f64> {
+    let text = support::kafka::agent()
+        .get(format!("{}/metrics", server.base))
+        .call()
+        .ok()?
+        .body_mut()
+        .read_to_string()
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// The real-time fan-out with Kafka: every replica consumes `task-updates` in a group of its
