@@ -19,17 +19,7 @@ pub const SECRET: &str = "a-test-secret-of-the-kafka-tests-0123456789";
 /// The shared broker for tests (`TEST_KAFKA_BROKERS`). Without it the Kafka tests are skipped
 /// with a line on stderr — unless `CI=true`, where a missing broker is a failure.
 pub fn brokers() -> Option<String> {
-    match std::env::var("TEST_KAFKA_BROKERS") {
-        Ok(b) if !b.trim().is_empty() => Some(b),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "TEST_KAFKA_BROKERS must be set when CI=true (Kafka tests may not be skipped)"
-            );
-            eprintln!("skipped: TEST_KAFKA_BROKERS is not set (Kafka tests need a broker)");
-            None
-        }
-    }
+    super::required_service("TEST_KAFKA_BROKERS", "Kafka tests need a broker")
 }
 
 /// A fresh topic prefix, so that tests sharing a broker do not see each other's events.

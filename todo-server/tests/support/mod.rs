@@ -26,14 +26,21 @@ pub fn run<F: Future>(f: F) -> F::Output {
 /// The PostgreSQL server for tests (`TEST_DATABASE_URL`). Without it the PostgreSQL tests are
 /// skipped with a line on stderr — unless `CI=true`, where a missing database is a failure.
 pub fn pg_url() -> Option<String> {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
+    required_service("TEST_DATABASE_URL", "PostgreSQL tests need a server")
+}
+
+/// The address of a service the tests need, from `var`; `None` (the test skips, saying why on
+/// stderr) when it is unset — except under `CI=true`, where tests may not be skipped: then it
+/// panics.
+pub fn required_service(var: &str, why: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => Some(v),
         _ => {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
-                "TEST_DATABASE_URL must be set when CI=true (PostgreSQL tests may not be skipped)"
+                "{var} must be set when CI=true (these tests may not be skipped)"
             );
-            eprintln!("skipped: TEST_DATABASE_URL is not set (PostgreSQL tests need a server)");
+            eprintln!("skipped: {var} is not set ({why})");
             None
         }
     }
