@@ -164,24 +164,12 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<Vec<TagWithCount>, StoreError>> + Send;
 
     /// Tags of the user by id, in the order of `ids`; ids that do not exist (or are another
-    /// user's) are left out. A plain read (no locks): what a task view shows. The default reads
-    /// [`Store::list_tags`]; adapters answer it with one indexed lookup.
+    /// user's) are left out. A plain read (no locks): what a task view shows.
     fn tags(
         &self,
         user: &UserId,
         ids: &[TagId],
-    ) -> impl Future<Output = Result<Vec<Tag>, StoreError>> + Send {
-        async move {
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            let all = self.list_tags(user).await?;
-            Ok(ids
-                .iter()
-                .filter_map(|id| all.iter().find(|t| t.tag.id == *id).map(|t| t.tag.clone()))
-                .collect())
-        }
-    }
+    ) -> impl Future<Output = Result<Vec<Tag>, StoreError>> + Send;
 
     /// The user's activity log, newest first (ties by id, newest first).
     fn list_activity(

@@ -17,9 +17,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use todo_core::error::StoreError;
 use todo_core::ids::ConversationId;
-use todo_core::ids::{TaskId, UserId};
+use todo_core::ids::{TagId, TaskId, UserId};
 use todo_core::memory::{MemoryStore, MemoryTx};
-use todo_core::model::{Reminder, Task};
+use todo_core::model::{Reminder, Tag, Task};
 use todo_core::ports::{
     ActivityPage, ConversationStore, DeleteOutcome, ManualClock, OutboxEntry, PutOutcome,
     SequentialIds, Store, StoredDoc, TagWithCount,
@@ -74,6 +74,10 @@ impl Store for FailingStore {
     async fn list_tags(&self, user: &UserId) -> Result<Vec<TagWithCount>, StoreError> {
         self.check()?;
         self.inner.list_tags(user).await
+    }
+    async fn tags(&self, user: &UserId, ids: &[TagId]) -> Result<Vec<Tag>, StoreError> {
+        self.check()?;
+        self.inner.tags(user, ids).await
     }
     async fn list_activity(
         &self,
