@@ -166,10 +166,10 @@ fn ref_matches(q: &RefQuery, r: &VectorTask) -> bool {
             return false;
         }
     }
-    if let Some(c) = q.completed {
-        if r.completed != c {
-            return false;
-        }
+    if let Some(c) = q.completed
+        && r.completed != c
+    {
+        return false;
     }
     if !q.priorities.is_empty() && !q.priorities.contains(&r.priority) {
         return false;
@@ -178,15 +178,15 @@ fn ref_matches(q: &RefQuery, r: &VectorTask) -> bool {
         let Some(due) = r.due_datetime else {
             return false;
         };
-        if let Some(s) = q.start {
-            if due < s {
-                return false;
-            }
+        if let Some(s) = q.start
+            && due < s
+        {
+            return false;
         }
-        if let Some(e) = q.end {
-            if due > e {
-                return false;
-            }
+        if let Some(e) = q.end
+            && due > e
+        {
+            return false;
         }
     }
     if !q.tags.is_empty() {

@@ -1440,7 +1440,7 @@ fn naive_expected(c: &Case) -> Option<Vec<DateTime<Utc>>> {
                 if rule.count.is_some_and(|n| locals.len() >= n) {
                     break;
                 }
-                if locals.len() % 8 == 0
+                if locals.len().is_multiple_of(8)
                     && enough(&locals).is_some_and(|t| to_local(tz, t) + Duration::days(3) < l)
                 {
                     break;

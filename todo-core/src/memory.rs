@@ -130,10 +130,10 @@ impl ConversationStore for MemoryStore {
         let key = (user.clone(), id.clone());
         let current = map.get(&key);
         let live = current.filter(|c| !conversation_expired(c.updated_at, now));
-        if let Some(tag) = if_match {
-            if !live.is_some_and(|c| matches(c, tag)) {
-                return Ok(PutOutcome::PreconditionFailed);
-            }
+        if let Some(tag) = if_match
+            && !live.is_some_and(|c| matches(c, tag))
+        {
+            return Ok(PutOutcome::PreconditionFailed);
         }
         let version = match current {
             Some(c) => c.version + 1,
@@ -347,17 +347,16 @@ impl StoreTx for MemoryTx {
 
     async fn insert_task(&mut self, new: NewTask) -> Result<Task, StoreError> {
         let mut task = new.task;
-        if let Some(parent) = task.parent_task_id {
-            if self
+        if let Some(parent) = task.parent_task_id
+            && self
                 .work
                 .tasks
                 .values()
                 .any(|t| t.parent_task_id == Some(parent))
-            {
-                return Err(StoreError::UniqueViolation(format!(
-                    "task {parent} already has a next instance"
-                )));
-            }
+        {
+            return Err(StoreError::UniqueViolation(format!(
+                "task {parent} already has a next instance"
+            )));
         }
         task.id = TaskId::new(State::next(&mut self.work.next_task));
         self.work.tasks.insert(task.id, task.clone());

@@ -758,10 +758,10 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     ) -> Result<Option<TaskView>, Error> {
         self.retry(|| async {
             let mut u = self.unit(user).await?;
-            if let Some((consumer, event)) = claim {
-                if !u.tx.claim_event(consumer, event, u.now).await? {
-                    return Ok(None);
-                }
+            if let Some((consumer, event)) = claim
+                && !u.tx.claim_event(consumer, event, u.now).await?
+            {
+                return Ok(None);
             }
             let Some(task) = u.tx.task(user, id).await? else {
                 // Nothing to do; commit all the same (it keeps the claim of the event).
@@ -1076,12 +1076,12 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
                     .ok_or_else(|| Error::not_found(Resource::Tag, id))?;
             let mut new = old.clone();
             if let Some(n) = &patch.name {
-                if let Some(other) = u.tx.tag_by_key(user, &n.key()).await? {
-                    if other.id != id {
-                        return Err(Error::Conflict {
-                            message: format!("a tag named {:?} exists", n.as_str()),
-                        });
-                    }
+                if let Some(other) = u.tx.tag_by_key(user, &n.key()).await?
+                    && other.id != id
+                {
+                    return Err(Error::Conflict {
+                        message: format!("a tag named {:?} exists", n.as_str()),
+                    });
                 }
                 new.name = n.clone();
             }

@@ -524,10 +524,10 @@ fn check_schedule(
     if (pattern.is_some() || rrule.is_some()) && due.is_none() {
         return Err("a recurring task needs a due_datetime".into());
     }
-    if let (Some(due), Some(end)) = (due, end) {
-        if end < due {
-            return Err("recurrence_end_date must not be before due_datetime".into());
-        }
+    if let (Some(due), Some(end)) = (due, end)
+        && end < due
+    {
+        return Err("recurrence_end_date must not be before due_datetime".into());
     }
     Ok(())
 }

@@ -177,10 +177,9 @@ impl EventBus {
             // head, so that nothing overtakes it.
             if let (Some(head), Some(first)) =
                 (store.undelivered_events(1).await?.first(), batch.first())
+                && head.seq < first.seq
             {
-                if head.seq < first.seq {
-                    batch = store.undelivered_events(BATCH).await?;
-                }
+                batch = store.undelivered_events(BATCH).await?;
             }
             if !lease.held().await {
                 return Ok(delivered);

@@ -109,14 +109,14 @@ pub(crate) fn check_schedule(
             "a recurring task needs a due_datetime",
         ));
     }
-    if let (Some(due), Some(end)) = (due, end) {
-        if end < due {
-            c.push(FieldError::new(
-                "recurrence_end_date",
-                ErrorCode::OutOfRange,
-                "recurrence_end_date must not be before due_datetime",
-            ));
-        }
+    if let (Some(due), Some(end)) = (due, end)
+        && end < due
+    {
+        c.push(FieldError::new(
+            "recurrence_end_date",
+            ErrorCode::OutOfRange,
+            "recurrence_end_date must not be before due_datetime",
+        ));
     }
 }
 

@@ -139,10 +139,10 @@ impl Parser {
         match key {
             "priority" => {
                 for item in list_items(value) {
-                    if let Some(p) = self.errors.take(Priority::parse("priority", item)) {
-                        if !self.priorities.contains(&p) {
-                            self.priorities.push(p);
-                        }
+                    if let Some(p) = self.errors.take(Priority::parse("priority", item))
+                        && !self.priorities.contains(&p)
+                    {
+                        self.priorities.push(p);
                     }
                 }
             }
@@ -258,14 +258,14 @@ impl Parser {
     }
 
     fn finish(mut self) -> Result<TaskQuery, ValidationErrors> {
-        if let (Some(start), Some(end)) = (self.due_start, self.due_end) {
-            if start > end {
-                self.errors.push(FieldError::new(
-                    "due_date_end",
-                    ErrorCode::Inconsistent,
-                    "due_date_end must not be before due_date_start",
-                ));
-            }
+        if let (Some(start), Some(end)) = (self.due_start, self.due_end)
+            && start > end
+        {
+            self.errors.push(FieldError::new(
+                "due_date_end",
+                ErrorCode::Inconsistent,
+                "due_date_end must not be before due_date_start",
+            ));
         }
         self.errors.finish()?;
         // Canonical order, so that equal filters are equal queries.

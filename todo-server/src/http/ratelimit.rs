@@ -99,14 +99,12 @@ where
     C: Clock + 'static,
     I: IdSource + 'static,
 {
-    if let Some(limiter) = &state.rate_limit {
-        if req.uri().path().starts_with("/api/") {
-            if let Some(VerifiedUser(user)) = req.extensions().get::<VerifiedUser>() {
-                if let Err(wait) = limiter.check(user) {
-                    return rate_limited(limiter.limit(), wait);
-                }
-            }
-        }
+    if let Some(limiter) = &state.rate_limit
+        && req.uri().path().starts_with("/api/")
+        && let Some(VerifiedUser(user)) = req.extensions().get::<VerifiedUser>()
+        && let Err(wait) = limiter.check(user)
+    {
+        return rate_limited(limiter.limit(), wait);
     }
     next.run(req).await
 }

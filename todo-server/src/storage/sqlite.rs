@@ -361,11 +361,11 @@ impl WriterShared {
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        if let Some(w) = self.writer.take() {
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                let shared = Arc::clone(&self.shared);
-                rt.spawn(async move { settle(w, &shared).await });
-            }
+        if let Some(w) = self.writer.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let shared = Arc::clone(&self.shared);
+            rt.spawn(async move { settle(w, &shared).await });
         }
     }
 }
