@@ -74,12 +74,17 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+#[cfg(feature = "dapr")]
+pub mod dapr;
 pub mod envelope;
 pub mod error;
 pub mod event_type;
+pub mod handler;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod payload;
+#[cfg(any(feature = "kafka", feature = "dapr"))]
+pub mod relay;
 mod rfc3339;
 pub mod schema;
 pub mod topic;
@@ -89,6 +94,7 @@ pub use codec::{ENVELOPE_FIELDS, decode, decode_value, encode};
 pub use envelope::EventEnvelope;
 pub use error::Error;
 pub use event_type::EventType;
+pub use handler::{EventHandler, HandlerError};
 pub use payload::{
     ActivityLogCreated, EventData, ReminderTriggered, TaskCompleted, TaskCreated, TaskDeleted,
     TaskUpdated,

@@ -61,6 +61,84 @@ pub struct Config {
     pub rate_limit_per_min: u32,
     /// `KAFKA_BROKERS` and its companions: events go to Kafka instead of the in-process bus.
     pub kafka: Option<KafkaSettings>,
+    /// `DAPR_GRPC_PORT` (or `DAPR_GRPC_ENDPOINT`) and companions: the Dapr adapters.
+    pub dapr: Option<DaprSettings>,
+}
+
+/// The Dapr adapters' settings (`DAPR_*`). The sidecar's injector sets `DAPR_GRPC_PORT` and
+/// `DAPR_HTTP_PORT`; the names of the components default to the ones in `dapr/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaprSettings {
+    /// `DAPR_GRPC_ENDPOINT`, else `http://127.0.0.1:$DAPR_GRPC_PORT`.
+    pub endpoint: String,
+    /// `DAPR_API_TOKEN`: sent to the sidecar, when it requires one.
+    pub api_token: Option<String>,
+    /// `APP_API_TOKEN`: what the sidecar sends with its calls to this app (`dapr-api-token`
+    /// header), required on the Dapr routes when set.
+    pub app_api_token: Option<String>,
+    /// `DAPR_PUBSUB_NAME` (default `kafka-pubsub`): the pub/sub component events go through
+    /// (when `KAFKA_BROKERS` is not set) and the consumers' subscriptions are on.
+    pub pubsub: String,
+    /// `DAPR_FANOUT_PUBSUB_NAME` (default: `DAPR_PUBSUB_NAME`): the pub/sub component of the
+    /// real-time fan-out's subscriptions (`task-updates`, `reminders`); in a deployment, one
+    /// whose consumer group is the pod's own, so that every replica gets every event.
+    pub fanout_pubsub: String,
+    /// `DAPR_STATE_STORE` (default `conversation-state`): the state store of conversations.
+    pub state_store: String,
+    /// `DAPR_SECRET_STORE` (default: none): read `TODO_JWT_SECRET` and `DATABASE_URL` from the
+    /// secret `DAPR_SECRET_NAME` of this secret store at start.
+    pub secret_store: Option<String>,
+    /// `DAPR_SECRET_NAME` (default `todo-secrets`).
+    pub secret_name: String,
+    /// `DAPR_WAIT_SECS` (default 60): how long the start waits for the sidecar.
+    pub wait: std::time::Duration,
+}
+
+impl DaprSettings {
+    /// The Dapr settings alone (they are needed before the rest: the secret store may hold
+    /// some of the other variables).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let get = |k: &str| {
+            var(k)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_owned())
+        };
+        let endpoint = match (get("DAPR_GRPC_ENDPOINT"), get("DAPR_GRPC_PORT")) {
+            (Some(e), _) => e,
+            (None, Some(p)) => {
+                let port: u16 = p.parse().map_err(|_| ConfigError::Invalid {
+                    var: "DAPR_GRPC_PORT",
+                    reason: format!("{p:?} is not a port number"),
+                })?;
+                format!("http://127.0.0.1:{port}")
+            }
+            (None, None) if get("DAPR_HTTP_PORT").is_some() => {
+                return Err(ConfigError::Missing {
+                    var: "DAPR_GRPC_PORT",
+                    why: "the Dapr adapters use the sidecar's gRPC API (DAPR_HTTP_PORT alone is not enough)",
+                });
+            }
+            (None, None) => return Ok(None),
+        };
+        let pubsub = get("DAPR_PUBSUB_NAME").unwrap_or_else(|| "kafka-pubsub".to_owned());
+        Ok(Some(DaprSettings {
+            endpoint,
+            api_token: get("DAPR_API_TOKEN"),
+            app_api_token: get("APP_API_TOKEN"),
+            fanout_pubsub: get("DAPR_FANOUT_PUBSUB_NAME").unwrap_or_else(|| pubsub.clone()),
+            pubsub,
+            state_store: get("DAPR_STATE_STORE").unwrap_or_else(|| "conversation-state".to_owned()),
+            secret_store: get("DAPR_SECRET_STORE"),
+            secret_name: get("DAPR_SECRET_NAME").unwrap_or_else(|| "todo-secrets".to_owned()),
+            wait: std::time::Duration::from_secs(
+                positive(
+                    &|k: &str| var(k).filter(|v| !v.trim().is_empty()),
+                    "DAPR_WAIT_SECS",
+                )?
+                .unwrap_or(60),
+            ),
+        }))
+    }
 }
 
 /// The Kafka adapter's settings (`KAFKA_*`).
@@ -139,6 +217,7 @@ impl Config {
             }
         };
         let kafka = kafka_settings(&get)?;
+        let dapr = DaprSettings::from_vars(&var)?;
         Ok(Config {
             addr,
             database,
@@ -147,6 +226,7 @@ impl Config {
             secret_file,
             rate_limit_per_min,
             kafka,
+            dapr,
         })
     }
 

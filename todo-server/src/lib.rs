@@ -3,6 +3,8 @@
 
 pub mod bus;
 pub mod config;
+pub mod consumers;
+pub mod dapr;
 pub mod http;
 pub mod kafka;
 pub mod storage;

@@ -11,8 +11,10 @@ use axum::response::Response;
 use clap::{Parser, Subcommand};
 use todo_core::ports::{ConversationStore, Store};
 use todo_core::service::TaskService;
+use todo_events::dapr::Sidecar;
 use todo_server::bus::EventBus;
-use todo_server::config::{Config, Database};
+use todo_server::config::{Config, DaprSettings, Database};
+use todo_server::dapr::DaprInbound;
 use todo_server::http::{self, AppState, AuthConfig, Metrics};
 use todo_server::kafka::KafkaRelay;
 use todo_server::storage::{PgRelayLease, PgStore, RelayLease, SoleRelay, SqliteStore};
@@ -48,7 +50,7 @@ enum Command {
 async fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
-    let config = match Config::from_env() {
+    let (sidecar, config) = match configure().await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("todo-server: configuration: {e}");
@@ -57,7 +59,7 @@ async fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Token { user, ttl } => token(&config, &user, ttl.into()),
-        Command::Serve => serve(config).await,
+        Command::Serve => serve(config, sidecar).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,6 +71,24 @@ async fn main() -> ExitCode {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The configuration from the environment, with `TODO_JWT_SECRET` and `DATABASE_URL` from the
+/// Dapr secret store when one is configured (then the sidecar is connected already).
+async fn configure() -> Result<(Option<Sidecar>, Config), BoxError> {
+    let env = |k: &str| std::env::var(k).ok();
+    let Some(dapr) = DaprSettings::from_vars(env)?.filter(|d| d.secret_store.is_some()) else {
+        return Ok((None, Config::from_vars(env)?));
+    };
+    let sidecar = todo_server::dapr::connect(&dapr).await?;
+    let secrets = todo_server::dapr::secret_overlay(&sidecar, &dapr).await?;
+    tracing::info!(
+        keys = ?secrets.keys().collect::<Vec<_>>(),
+        store = dapr.secret_store.as_deref().unwrap_or_default(),
+        "read secrets from the Dapr secret store"
+    );
+    let config = Config::from_vars(|k| secrets.get(k).cloned().or_else(|| env(k)))?;
+    Ok((Some(sidecar), config))
+}
 
 fn token(config: &Config, user: &str, ttl: Duration) -> Result<(), BoxError> {
     let user = todo_core::ids::UserId::parse(user)?;
@@ -87,15 +107,30 @@ fn init_tracing() {
         .init();
 }
 
-async fn serve(config: Config) -> Result<(), BoxError> {
+async fn serve(config: Config, sidecar: Option<Sidecar>) -> Result<(), BoxError> {
+    let sidecar = match (&config.dapr, sidecar) {
+        (Some(_), Some(s)) => Some(s),
+        (Some(d), None) => Some(
+            todo_server::dapr::connect(d)
+                .await
+                .map_err(|e| format!("Dapr: {e}"))?,
+        ),
+        (None, _) => None,
+    };
     match config.database.clone() {
         Database::Sqlite(path) => {
             let url = format!("sqlite://{}", path.display());
-            run(SqliteStore::connect(&url).await?, SoleRelay, config).await
+            run(
+                SqliteStore::connect(&url).await?,
+                SoleRelay,
+                config,
+                sidecar,
+            )
+            .await
         }
         Database::Postgres(url) => {
             let lease = PgRelayLease::new(&url)?;
-            run(PgStore::connect(&url).await?, lease, config).await
+            run(PgStore::connect(&url).await?, lease, config, sidecar).await
         }
     }
 }
@@ -104,6 +139,7 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
     store: S,
     lease: L,
     config: Config,
+    sidecar: Option<Sidecar>,
 ) -> Result<(), BoxError> {
     let bus = EventBus::new();
     let metrics = Metrics::new();
@@ -121,15 +157,22 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
     let service = Arc::new(TaskService::new(store.clone(), SystemClock, RandomIds));
     let interval = Duration::from_millis(200);
     let mut tasks = Vec::new();
-    match &config.kafka {
-        None => tasks.push(tokio::spawn(bus.clone().run(
+    match (&config.kafka, &config.dapr, &sidecar) {
+        (None, Some(dapr), Some(sidecar)) => tasks.push(tokio::spawn(bus.clone().run(
+            store,
+            todo_server::dapr::publisher(sidecar, dapr),
+            lease,
+            interval,
+            stopped(),
+        ))),
+        (None, _, _) => tasks.push(tokio::spawn(bus.clone().run(
             store,
             bus.clone(),
             lease,
             interval,
             stopped(),
         ))),
-        Some(kafka) => {
+        (Some(kafka), _, _) => {
             let relay = KafkaRelay::connect(kafka)
                 .await
                 .map_err(|e| format!("Kafka at {}: {e}", kafka.brokers))?;
@@ -145,10 +188,13 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
             tasks.extend(consumers.tasks);
         }
     }
-    let state = AppState::new(service, AuthConfig::new(config.jwt_secret.as_bytes()))
+    let mut state = AppState::new(service, AuthConfig::new(config.jwt_secret.as_bytes()))
         .with_body_limit(config.body_limit)
-        .with_metrics(metrics)
         .with_rate_limit(config.rate_limit_per_min);
+    if let (Some(dapr), Some(sidecar)) = (&config.dapr, &sidecar) {
+        state = state.with_dapr(DaprInbound::new(sidecar, dapr, &bus, &metrics)?);
+    }
+    let state = state.with_metrics(metrics);
     let wake = bus.clone();
     let app: Router =
         http::router(state).layer(middleware::from_fn(move |req: Request, next: Next| {
@@ -187,9 +233,18 @@ fn print_banner(config: &Config, addr: std::net::SocketAddr) {
         Database::Postgres(_) => "PostgreSQL".to_owned(),
     };
     println!("todo-server listening on http://{addr} ({db})");
-    match &config.kafka {
-        Some(k) => println!("events: Kafka at {}", k.brokers),
-        None => println!("events: in-process bus (set KAFKA_BROKERS for Kafka)"),
+    match (&config.kafka, &config.dapr) {
+        (Some(k), _) => println!("events: Kafka at {}", k.brokers),
+        (None, Some(d)) => println!("events: Dapr pub/sub {} at {}", d.pubsub, d.endpoint),
+        (None, None) => println!(
+            "events: in-process bus (set KAFKA_BROKERS for Kafka, DAPR_GRPC_PORT for Dapr)"
+        ),
+    }
+    if let Some(d) = &config.dapr {
+        println!(
+            "dapr: sidecar {}, conversations in state store {}, job callbacks at /job/{{name}}",
+            d.endpoint, d.state_store
+        );
     }
     if let Some(f) = &config.secret_file {
         println!("JWT secret generated and kept in {}", f.display());

@@ -272,7 +272,7 @@ fn metric(server: &Server, line_start: &str) -> Option<f64> {
 fn every_replica_fans_out_every_task_update_in_order() {
     use todo_events::kafka::{KafkaConsumer, StartAt, ensure_topics};
     use todo_server::bus::EventBus;
-    use todo_server::kafka::FanOut;
+    use todo_server::consumers::FanOut;
 
     let Some(brokers) = brokers() else { return };
     let cfg = kafka_cfg(&brokers, &prefix());

@@ -16,36 +16,13 @@ use super::headers;
 use super::publisher::KafkaPublisher;
 use crate::codec;
 use crate::envelope::EventEnvelope;
+use crate::handler::{EventHandler, HandlerError};
 use crate::topic::Topic;
 
 /// `dlq-error-code` of a message whose handler kept failing with [`HandlerError::Retryable`].
 pub const HANDLER_FAILED: &str = "HANDLER_FAILED";
 /// `dlq-error-code` of a message whose handler failed with [`HandlerError::Permanent`].
 pub const HANDLER_REJECTED: &str = "HANDLER_REJECTED";
-
-/// What a consumer does with each decoded event.
-///
-/// Delivery is at least once: the same event (same `event_id`) may come again, after a retry,
-/// a restart or a republished batch, and the handler must skip it.
-pub trait EventHandler: Send + Sync {
-    /// Handles one event.
-    fn handle(
-        &self,
-        event: &EventEnvelope,
-    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
-}
-
-/// Why a handler did not handle an event.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HandlerError {
-    /// A transient failure (e.g. the database is unreachable): the event is retried, with
-    /// backoff, up to [`RetryPolicy::attempts`] calls, then dead-lettered.
-    #[error("retryable: {0}")]
-    Retryable(String),
-    /// The event can never be handled: it is dead-lettered at once.
-    #[error("permanent: {0}")]
-    Permanent(String),
-}
 
 /// How often and how patiently a failing handler is called again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,10 +222,10 @@ impl KafkaConsumer {
                 let _ = last.add_partition_offset(e.topic(), e.partition(), e.offset());
             }
         }
-        if last.count() > 0 {
-            if let Err(e) = self.consumer.commit(&last, CommitMode::Sync) {
-                tracing::warn!(error = %e, "kafka final offset commit failed; some messages will come again");
-            }
+        if last.count() > 0
+            && let Err(e) = self.consumer.commit(&last, CommitMode::Sync)
+        {
+            tracing::warn!(error = %e, "kafka final offset commit failed; some messages will come again");
         }
     }
 

@@ -18,11 +18,11 @@ mod error;
 pub mod headers;
 mod publisher;
 
+pub use crate::handler::{EventHandler, HandlerError};
 pub use admin::ensure_topics;
 pub use config::KafkaConfig;
 pub use consumer::{
-    ConsumerStats, EventHandler, HANDLER_FAILED, HANDLER_REJECTED, HandlerError, KafkaConsumer,
-    RetryPolicy, StartAt,
+    ConsumerStats, HANDLER_FAILED, HANDLER_REJECTED, KafkaConsumer, RetryPolicy, StartAt,
 };
 pub use error::KafkaError;
 pub use publisher::KafkaPublisher;

@@ -18,14 +18,17 @@ use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
-use todo_core::error::{Error, ErrorCode, FieldError};
-use todo_core::ids::ConversationId;
+use todo_core::error::{Error, ErrorCode, FieldError, StoreError};
+use todo_core::ids::{ConversationId, UserId};
 use todo_core::model::format_instant;
 use todo_core::ports::{
     Clock, ConversationStore, DeleteOutcome, IdSource, MAX_CONVERSATION_BYTES, PutOutcome, Store,
+    StoredDoc,
 };
+use todo_events::dapr::DaprConversations;
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -176,8 +179,7 @@ where
     let id = ids.conversation_id()?;
     let now = st.service.clock().now();
     let stored = st
-        .service
-        .store()
+        .conversations()
         .get_conversation(&user, &id, now)
         .await
         .map_err(store_error)?
@@ -245,8 +247,7 @@ where
     }
     let now = st.service.clock().now();
     let outcome = st
-        .service
-        .store()
+        .conversations()
         .put_conversation(&user, &id, &doc, tag.as_deref(), now)
         .await
         .map_err(store_error)?;
@@ -299,8 +300,7 @@ where
     let tag = if_match(&headers)?;
     let now = st.service.clock().now();
     match st
-        .service
-        .store()
+        .conversations()
         .delete_conversation(&user, &id, tag.as_deref(), now)
         .await
         .map_err(store_error)?
@@ -336,8 +336,7 @@ where
 {
     let now = st.service.clock().now();
     let list = st
-        .service
-        .store()
+        .conversations()
         .list_conversations(&user, now)
         .await
         .map_err(store_error)?;
@@ -350,4 +349,74 @@ where
             })
             .collect(),
     }))
+}
+
+/// Where conversations live: the Dapr state store when Dapr is configured, else the database.
+pub enum Conversations<'a, S> {
+    /// The server's database.
+    Database(&'a S),
+    /// The Dapr state store.
+    Dapr(&'a DaprConversations),
+}
+
+impl<S: Store, C: Clock, I: IdSource> AppState<S, C, I> {
+    /// The conversation store in use.
+    pub fn conversations(&self) -> Conversations<'_, S> {
+        match &self.dapr {
+            Some(d) => Conversations::Dapr(&d.conversations),
+            None => Conversations::Database(self.service.store()),
+        }
+    }
+}
+
+impl<S: ConversationStore> ConversationStore for Conversations<'_, S> {
+    async fn get_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<Option<StoredDoc>, StoreError> {
+        match self {
+            Conversations::Database(s) => s.get_conversation(user, id, now).await,
+            Conversations::Dapr(d) => d.get_conversation(user, id, now).await,
+        }
+    }
+
+    async fn put_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        doc: &serde_json::Value,
+        if_match: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<PutOutcome, StoreError> {
+        match self {
+            Conversations::Database(s) => s.put_conversation(user, id, doc, if_match, now).await,
+            Conversations::Dapr(d) => d.put_conversation(user, id, doc, if_match, now).await,
+        }
+    }
+
+    async fn delete_conversation(
+        &self,
+        user: &UserId,
+        id: &ConversationId,
+        if_match: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<DeleteOutcome, StoreError> {
+        match self {
+            Conversations::Database(s) => s.delete_conversation(user, id, if_match, now).await,
+            Conversations::Dapr(d) => d.delete_conversation(user, id, if_match, now).await,
+        }
+    }
+
+    async fn list_conversations(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<Vec<(ConversationId, DateTime<Utc>)>, StoreError> {
+        match self {
+            Conversations::Database(s) => s.list_conversations(user, now).await,
+            Conversations::Dapr(d) => d.list_conversations(user, now).await,
+        }
+    }
 }

@@ -24,15 +24,16 @@ pub async fn healthz() -> Response {
 }
 
 /// `GET /readyz`: the database answers (one round trip to the outbox, the table every write
-/// goes through). 503 `UNAVAILABLE` in the contract's error format otherwise.
+/// goes through), and the Dapr sidecar when Dapr is configured. 503 `UNAVAILABLE` in the
+/// contract's error format otherwise.
 #[utoipa::path(
     get,
     path = "/readyz",
     operation_id = "readyz",
     tag = "health",
     responses(
-        (status = 200, description = "The database answers", body = Readiness),
-        (status = 503, description = "`UNAVAILABLE`: the database does not answer", body = ErrorBody)
+        (status = 200, description = "The database (and the Dapr sidecar) answer", body = Readiness),
+        (status = 503, description = "`UNAVAILABLE`: the database or the sidecar does not answer", body = ErrorBody)
     ),
     security(())
 )]
@@ -42,14 +43,27 @@ where
     C: Clock + 'static,
     I: IdSource + 'static,
 {
-    match state.service.store().undelivered_events(1).await {
-        Ok(_) => Json(json!({"status": "ready", "database": "ok"})).into_response(),
+    if let Err(e) = state.service.store().undelivered_events(1).await {
+        tracing::warn!(error = %e, "readiness: database check failed");
+        // Plain text: the error layer turns it into the contract's error body.
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database does not answer",
+        )
+            .into_response();
+    }
+    let Some(dapr) = &state.dapr else {
+        return Json(json!({"status": "ready", "database": "ok"})).into_response();
+    };
+    match dapr.sidecar.app_id().await {
+        Ok(_) => {
+            Json(json!({"status": "ready", "database": "ok", "sidecar": "ok"})).into_response()
+        }
         Err(e) => {
-            tracing::warn!(error = %e, "readiness: database check failed");
-            // Plain text: the error layer turns it into the contract's error body.
+            tracing::warn!(error = %e, "readiness: Dapr sidecar check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "the database does not answer",
+                "the Dapr sidecar does not answer",
             )
                 .into_response()
         }

@@ -18,6 +18,7 @@
 pub mod activity;
 pub mod auth;
 pub mod conversations;
+pub mod dapr;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -37,6 +38,8 @@ use axum::routing::{delete, get, patch, post};
 use todo_core::ports::{Clock, ConversationStore, IdSource, Store};
 use todo_core::service::TaskService;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+use crate::dapr::DaprInbound;
 
 pub use auth::{AuthConfig, AuthError, Claims, issue_token};
 pub use error::ApiError;
@@ -64,6 +67,9 @@ pub struct AppState<S, C, I> {
     pub metrics: Metrics,
     /// The per-user rate limit of `/api/...`, if any (none by default).
     pub rate_limit: Option<Arc<UserRateLimiter>>,
+    /// The Dapr side, when Dapr is configured: the sidecar's routes and the conversations in
+    /// the Dapr state store.
+    pub dapr: Option<Arc<DaprInbound>>,
 }
 
 impl<S, C, I> Clone for AppState<S, C, I> {
@@ -74,6 +80,7 @@ impl<S, C, I> Clone for AppState<S, C, I> {
             body_limit: self.body_limit,
             metrics: self.metrics.clone(),
             rate_limit: self.rate_limit.clone(),
+            dapr: self.dapr.clone(),
         }
     }
 }
@@ -88,7 +95,15 @@ impl<S, C, I> AppState<S, C, I> {
             body_limit: DEFAULT_BODY_LIMIT,
             metrics: Metrics::new(),
             rate_limit: None,
+            dapr: None,
         }
+    }
+
+    /// Serves the Dapr sidecar's routes and keeps conversations in the Dapr state store.
+    #[must_use]
+    pub fn with_dapr(mut self, dapr: DaprInbound) -> Self {
+        self.dapr = Some(Arc::new(dapr));
+        self
     }
 
     /// Uses these metrics (e.g. with the event bus registered in them).
@@ -193,6 +208,9 @@ where
     I: IdSource + 'static,
 {
     Router::new()
+        .route("/dapr/subscribe", get(dapr::subscribe::<S, C, I>))
+        .route("/dapr/events/{topic}", post(dapr::deliver::<S, C, I>))
+        .route("/job/{name}", post(dapr::job::<S, C, I>))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz::<S, C, I>))
         .route("/metrics", get(observe::metrics::<S, C, I>))

@@ -292,7 +292,7 @@ pub struct Liveness {
     pub status: String,
 }
 
-/// `GET /readyz`: `{"status": "ready", "database": "ok"}`.
+/// `GET /readyz`: `{"status": "ready", "database": "ok"}` (and `"sidecar": "ok"` with Dapr).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Readiness {
@@ -302,6 +302,9 @@ pub struct Readiness {
     /// `ok`.
     #[schema(example = "ok")]
     pub database: String,
+    /// `ok`: the Dapr sidecar answers (only when Dapr is configured).
+    #[schema(example = "ok")]
+    pub sidecar: Option<String>,
 }
 
 /// A task's priority.

@@ -1,0 +1,163 @@
+//! Reminders as Dapr jobs: one job per reminder, due at the reminder's time; Dapr calls the app
+//! back at `POST /job/<name>` (see [`ReminderJob::of_callback`]).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use dapr::dapr::proto::common::v1::{
+    JobFailurePolicy, JobFailurePolicyConstant, job_failure_policy,
+};
+use dapr::dapr::proto::runtime::v1::{DeleteJobRequest, Job, ScheduleJobRequest};
+use prost::Message;
+use serde::{Deserialize, Serialize};
+use todo_core::ids::{ReminderId, UserId};
+
+use super::client::Sidecar;
+use super::error::DaprError;
+
+/// The prefix of the reminder jobs' names: `reminder-<reminder id>`.
+pub const REMINDER_JOB_PREFIX: &str = "reminder-";
+
+/// How often Dapr calls a failing job callback again (the plan: 3 retries, 1 s apart).
+pub const JOB_RETRIES: u32 = 3;
+
+/// `type_url` of the job data: a `google.protobuf.StringValue` holding the JSON of
+/// [`ReminderJob`], which Dapr hands to an HTTP app as `{"@type": ..., "value": "<json>"}`.
+const STRING_VALUE: &str = "type.googleapis.com/google.protobuf.StringValue";
+
+/// What a reminder job carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderJob {
+    /// The reminder's owner.
+    pub user_id: UserId,
+    /// The reminder.
+    pub reminder_id: ReminderId,
+}
+
+impl ReminderJob {
+    /// The job's name.
+    pub fn name(&self) -> String {
+        job_name(self.reminder_id)
+    }
+
+    /// The reminder job of a callback `POST /job/<name>` with this body: the data in the JSON
+    /// form Dapr gives an `Any` (`{"@type", "value"}`: the JSON text for a `StringValue`, base64
+    /// for bytes), or the bare JSON. The name must be the job's own.
+    ///
+    /// # Errors
+    /// The name is not a reminder job's, or the body holds no reminder job of that name.
+    pub fn of_callback(name: &str, body: &[u8]) -> Result<Self, DaprError> {
+        let corrupt = |reason: String| DaprError::Corrupt {
+            what: format!("job {name}"),
+            reason,
+        };
+        if !name.starts_with(REMINDER_JOB_PREFIX) {
+            return Err(corrupt("not a reminder job".to_owned()));
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| corrupt(format!("body is not JSON: {e}")))?;
+        let job: ReminderJob = match value.get("value") {
+            Some(serde_json::Value::String(inner)) => serde_json::from_str(inner)
+                .or_else(|_| {
+                    let bytes = base64_decode(inner)?;
+                    // A StringValue's bytes, or the JSON itself.
+                    let text = String::decode(bytes.as_slice())
+                        .ok()
+                        .filter(|t| t.starts_with('{'))
+                        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+                    serde_json::from_str(&text).map_err(|e| e.to_string())
+                })
+                .map_err(|e| corrupt(format!("data: {e}")))?,
+            _ => serde_json::from_value(value).map_err(|e| corrupt(format!("data: {e}")))?,
+        };
+        if job.name() != name {
+            return Err(corrupt(format!("data names job {}", job.name())));
+        }
+        Ok(job)
+    }
+}
+
+/// The name of a reminder's job.
+pub fn job_name(reminder: ReminderId) -> String {
+    format!("{REMINDER_JOB_PREFIX}{}", reminder.get())
+}
+
+fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .map_err(|e| e.to_string())
+}
+
+/// Schedules and deletes reminder jobs through the sidecar's Jobs API.
+#[derive(Debug, Clone)]
+pub struct DaprJobs {
+    sidecar: Sidecar,
+}
+
+impl DaprJobs {
+    /// Jobs through this sidecar.
+    pub fn new(sidecar: Sidecar) -> Self {
+        DaprJobs { sidecar }
+    }
+
+    /// Schedules the reminder's job at `at` (replacing a job of the same reminder: a moved
+    /// reminder is scheduled again). A failing callback is retried [`JOB_RETRIES`] times, 1 s
+    /// apart.
+    ///
+    /// # Errors
+    /// The sidecar refused it.
+    pub async fn schedule(&self, job: &ReminderJob, at: DateTime<Utc>) -> Result<(), DaprError> {
+        let data = serde_json::to_string(job).map_err(|e| DaprError::Corrupt {
+            what: job.name(),
+            reason: e.to_string(),
+        })?;
+        let request = ScheduleJobRequest {
+            job: Some(Job {
+                name: job.name(),
+                due_time: Some(at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+                data: Some(prost_types::Any {
+                    type_url: STRING_VALUE.to_owned(),
+                    value: data.encode_to_vec(),
+                }),
+                failure_policy: Some(JobFailurePolicy {
+                    policy: Some(job_failure_policy::Policy::Constant(
+                        JobFailurePolicyConstant {
+                            interval: Some(prost_types::Duration {
+                                seconds: 1,
+                                nanos: 0,
+                            }),
+                            max_retries: Some(JOB_RETRIES),
+                        },
+                    )),
+                }),
+                ..Default::default()
+            }),
+            overwrite: true,
+        };
+        self.sidecar
+            .raw()
+            .schedule_job(request)
+            .await
+            .map_err(|s| DaprError::call("ScheduleJob", &s))?;
+        Ok(())
+    }
+
+    /// Deletes the reminder's job; deleting a job that is gone (fired, or never scheduled) is
+    /// not an error.
+    ///
+    /// # Errors
+    /// The sidecar refused it.
+    pub async fn delete(&self, reminder: ReminderId) -> Result<(), DaprError> {
+        match self
+            .sidecar
+            .raw()
+            .delete_job(DeleteJobRequest {
+                name: job_name(reminder),
+            })
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(()),
+            Err(s) => Err(DaprError::call("DeleteJob", &s)),
+        }
+    }
+}
