@@ -20,14 +20,20 @@ pub(crate) struct HttpResponse {
     pub(crate) body: Vec<u8>,
 }
 
-/// Sends one request to the app at `addr`; `path` includes the query string.
+/// Sends one request to the app at `addr`; `path` includes the query string. `token` (the
+/// stand-in's `app_api_token`) goes in the `dapr-api-token` header, as daprd sends it.
 pub(crate) async fn request(
     addr: SocketAddr,
+    token: Option<&str>,
     method: Method,
     path: &str,
-    headers: HeaderMap,
+    mut headers: HeaderMap,
     body: Vec<u8>,
 ) -> Result<HttpResponse, String> {
+    if let Some(token) = token {
+        let value = HeaderValue::from_str(token).map_err(|e| format!("app_api_token: {e}"))?;
+        headers.insert("dapr-api-token", value);
+    }
     match tokio::time::timeout(REQUEST_TIMEOUT, send(addr, method, path, headers, body)).await {
         Ok(result) => result,
         Err(_) => Err(format!("no answer from {addr} within {REQUEST_TIMEOUT:?}")),

@@ -100,7 +100,15 @@ pub(crate) async fn invoke_service(
             inner.opts.app_id
         )));
     };
-    let response = app_client::request(app, method, &path, headers, body).await;
+    let response = app_client::request(
+        app,
+        inner.opts.app_api_token.as_deref(),
+        method,
+        &path,
+        headers,
+        body,
+    )
+    .await;
     let response = match response {
         Ok(response) => response,
         Err(e) => {

@@ -208,6 +208,7 @@ async fn fire(
             None => Err("no app attached".to_owned()),
             Some(app) => app_client::request(
                 app,
+                inner.opts.app_api_token.as_deref(),
                 Method::POST,
                 &format!("/job/{name}"),
                 app_client::content_type("application/json"),

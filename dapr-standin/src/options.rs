@@ -18,6 +18,8 @@ pub struct StandInOptions {
     pub delivery_retry: Retry,
     /// Retries of a job callback that failed, unless the job carries its own failure policy.
     pub job_retry: Retry,
+    /// daprd's `APP_API_TOKEN`: sent to the app as the `dapr-api-token` header on every call.
+    pub app_api_token: Option<String>,
 }
 
 impl Default for StandInOptions {
@@ -33,6 +35,7 @@ impl Default for StandInOptions {
                 attempts: 4,
                 interval: Duration::from_millis(200),
             },
+            app_api_token: None,
         }
     }
 }

@@ -240,6 +240,7 @@ pub(crate) async fn attach_app(inner: &Arc<Inner>, app: SocketAddr) -> Result<()
     let response = loop {
         match app_client::request(
             app,
+            inner.opts.app_api_token.as_deref(),
             Method::GET,
             "/dapr/subscribe",
             HeaderMap::new(),
@@ -406,7 +407,13 @@ async fn deliver_with_retries(
             return DeliveryOutcome::Failed("the stand-in stopped".to_owned());
         };
         attempt += 1;
-        let outcome = deliver_once(app, &subscription.route, body).await;
+        let outcome = deliver_once(
+            app,
+            inner.opts.app_api_token.as_deref(),
+            &subscription.route,
+            body,
+        )
+        .await;
         inner.lock().deliveries.push(Delivery {
             pubsub: subscription.pubsub.clone(),
             topic: subscription.topic.clone(),
@@ -461,9 +468,15 @@ async fn wait_for_app(inner: &Inner) -> Option<SocketAddr> {
 }
 
 /// One POST of the CloudEvent to the app, classified like daprd's HTTP subscriber.
-async fn deliver_once(app: SocketAddr, route: &str, body: &[u8]) -> DeliveryOutcome {
+async fn deliver_once(
+    app: SocketAddr,
+    token: Option<&str>,
+    route: &str,
+    body: &[u8],
+) -> DeliveryOutcome {
     let response = match app_client::request(
         app,
+        token,
         Method::POST,
         route,
         app_client::content_type("application/cloudevents+json"),

@@ -462,4 +462,62 @@ mod tests {
             assert!(e.to_string().contains(var), "{var}={bad}: {e}");
         }
     }
+
+    #[test]
+    fn dapr_is_on_with_the_sidecars_grpc_port_and_its_names_default_to_dapr_dir() {
+        let get = |vars: &'static [(&'static str, &'static str)]| {
+            DaprSettings::from_vars(move |k| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        assert_eq!(get(&[]).unwrap(), None);
+        let d = get(&[("DAPR_GRPC_PORT", "50001"), ("DAPR_HTTP_PORT", "3500")])
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.endpoint, "http://127.0.0.1:50001");
+        assert_eq!(
+            (
+                d.pubsub.as_str(),
+                d.fanout_pubsub.as_str(),
+                d.state_store.as_str()
+            ),
+            ("kafka-pubsub", "kafka-pubsub", "conversation-state")
+        );
+        assert_eq!(
+            (d.secret_store, d.secret_name.as_str()),
+            (None, "todo-secrets")
+        );
+        assert_eq!(d.wait, std::time::Duration::from_secs(60));
+        let d = get(&[
+            ("DAPR_GRPC_PORT", "50001"),
+            ("DAPR_GRPC_ENDPOINT", "https://sidecar:443"),
+            ("DAPR_FANOUT_PUBSUB_NAME", "kafka-pubsub-fanout"),
+            ("DAPR_SECRET_STORE", "kubernetes-secrets"),
+            ("APP_API_TOKEN", "t"),
+            ("DAPR_WAIT_SECS", "5"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            d.endpoint, "https://sidecar:443",
+            "the endpoint wins over the port"
+        );
+        assert_eq!(d.fanout_pubsub, "kafka-pubsub-fanout");
+        assert_eq!(d.secret_store.as_deref(), Some("kubernetes-secrets"));
+        assert_eq!(d.app_api_token.as_deref(), Some("t"));
+        assert_eq!(d.wait, std::time::Duration::from_secs(5));
+        for (vars, var) in [
+            (&[("DAPR_HTTP_PORT", "3500")][..], "DAPR_GRPC_PORT"),
+            (&[("DAPR_GRPC_PORT", "x")][..], "DAPR_GRPC_PORT"),
+            (
+                &[("DAPR_GRPC_PORT", "1"), ("DAPR_WAIT_SECS", "0")][..],
+                "DAPR_WAIT_SECS",
+            ),
+        ] {
+            let e = get(vars).unwrap_err();
+            assert!(e.to_string().contains(var), "{vars:?}: {e}");
+        }
+    }
 }

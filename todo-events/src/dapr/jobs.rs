@@ -161,3 +161,52 @@ impl DaprJobs {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use base64::Engine;
+    use serde_json::json;
+
+    use super::*;
+
+    fn job() -> ReminderJob {
+        ReminderJob {
+            user_id: UserId::parse("ann").unwrap(),
+            reminder_id: ReminderId::new(42),
+        }
+    }
+
+    #[test]
+    fn the_callback_body_gives_the_job_back_in_each_form() {
+        let data = serde_json::to_string(&job()).unwrap();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        for body in [
+            json!({"@type": STRING_VALUE, "value": data}),
+            json!({"@type": "type.googleapis.com/google.protobuf.BytesValue", "value": b64(data.as_bytes())}),
+            json!({"@type": "type.googleapis.com/x", "value": b64(&data.encode_to_vec())}),
+            json!({"user_id": "ann", "reminder_id": 42}),
+        ] {
+            let got = ReminderJob::of_callback("reminder-42", body.to_string().as_bytes());
+            assert_eq!(got.unwrap(), job(), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_callback_that_is_not_this_jobs_is_refused() {
+        let body = json!({"user_id": "ann", "reminder_id": 42}).to_string();
+        for (name, body) in [
+            ("reminder-43", body.as_str()),
+            ("cleanup", body.as_str()),
+            ("reminder-42", "not json"),
+            ("reminder-42", r#"{"value": "nope"}"#),
+            ("reminder-42", r#"{"user_id": "", "reminder_id": 42}"#),
+        ] {
+            assert!(
+                ReminderJob::of_callback(name, body.as_bytes()).is_err(),
+                "{name} {body}"
+            );
+        }
+        assert_eq!(job().name(), "reminder-42");
+    }
+}

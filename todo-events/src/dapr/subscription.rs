@@ -100,3 +100,83 @@ fn base64_decode(s: &str) -> Result<Vec<u8>, crate::Error> {
             reason: format!("data_base64 is not base64: {e}"),
         })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use base64::Engine;
+    use serde_json::json;
+
+    use super::*;
+
+    fn envelope() -> Value {
+        json!({"event_type": "task-deleted", "event_id": "0b8e4a52-6f0c-4d55-9a38-1f4f62c2a3b1",
+               "timestamp": "2026-02-15T10:00:00Z", "version": "1.0",
+               "data": {"task_id": 123, "user_id": "user-123", "title": "Report"}})
+    }
+
+    fn cloud_event(data: (&str, Value)) -> Vec<u8> {
+        let mut ce = json!({"specversion": "1.0", "id": "x", "source": "s", "type": "t",
+                            "datacontenttype": "application/json"});
+        ce[data.0] = data.1;
+        serde_json::to_vec(&ce).unwrap()
+    }
+
+    #[test]
+    fn the_event_comes_out_of_every_form_dapr_delivers() {
+        let want = codec::decode_value(envelope()).unwrap();
+        let text = envelope().to_string();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&text);
+        for body in [
+            cloud_event(("data", envelope())),
+            cloud_event(("data", Value::String(text.clone()))),
+            cloud_event(("data_base64", Value::String(b64))),
+            text.into_bytes(),
+        ] {
+            assert_eq!(event_of_delivery(&body).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn what_holds_no_valid_event_is_an_error() {
+        let mut newer = envelope();
+        newer["version"] = json!("2.0");
+        for body in [
+            b"{not json".to_vec(),
+            cloud_event(("data", Value::Null)),
+            cloud_event(("data_base64", json!("***"))),
+            cloud_event(("data", newer)),
+        ] {
+            assert!(
+                event_of_delivery(&body).is_err(),
+                "{}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+
+    #[test]
+    fn answers_and_subscriptions_have_daprs_shape() {
+        assert_eq!(DeliveryStatus::of(&Ok(())), DeliveryStatus::Success);
+        assert_eq!(
+            DeliveryStatus::of(&Err(HandlerError::Retryable("db".into()))),
+            DeliveryStatus::Retry
+        );
+        assert_eq!(
+            DeliveryStatus::of(&Err(HandlerError::Permanent("bad".into()))),
+            DeliveryStatus::Drop
+        );
+        assert_eq!(
+            serde_json::to_value(DeliveryAnswer {
+                status: DeliveryStatus::Retry
+            })
+            .unwrap(),
+            json!({"status": "RETRY"})
+        );
+        assert_eq!(
+            serde_json::to_value(Subscription::to("ps", Topic::Reminders)).unwrap(),
+            json!({"pubsubname": "ps", "topic": "reminders", "route": "/dapr/events/reminders",
+                   "deadLetterTopic": "reminders.dlq"})
+        );
+    }
+}

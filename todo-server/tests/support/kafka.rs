@@ -48,6 +48,7 @@ pub fn send(
     let auth = format!("Bearer {token}");
     let mut r = match (method, body) {
         ("GET", _) => agent().get(&url).header("Authorization", &auth).call(),
+        ("DELETE", _) => agent().delete(&url).header("Authorization", &auth).call(),
         ("POST", Some(b)) => agent()
             .post(&url)
             .header("Authorization", &auth)
