@@ -3,7 +3,7 @@
 //! The wire contract of the todo platform's events: versioned envelopes, one typed payload per
 //! event type, the topics they go to, and a JSON Schema per event type. Pure (no I/O), so the
 //! server, the Python bindings and the WASM module share it. The Kafka adapter is behind the
-//! `kafka` feature (below); a Dapr adapter will come behind `dapr`.
+//! `kafka` feature (below), the Dapr adapter behind `dapr` (`dapr` module).
 //!
 //! ## The envelope
 //!
