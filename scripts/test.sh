@@ -10,7 +10,7 @@ scripts/kafka.sh install >"$kafka_install_log" 2>&1 &
 kafka_install_pid=$!
 kafka_started=""
 cleanup() {
-  rm -f "${log:-}" "$kafka_install_log"
+  rm -f "${log:-}" "${pylog:-}" "$kafka_install_log"
   if [ -n "$kafka_started" ]; then scripts/kafka.sh stop || true; fi
 }
 trap cleanup EXIT
@@ -56,5 +56,11 @@ log=$(mktemp -t todo-test.XXXXXX)
 cargo test --workspace --all-features 2>&1 | tee "$log"
 echo "== schemathesis: the running API against its own OpenAPI document (bounded, fixed seed)"
 SCHEMATHESIS_SEED="${SCHEMATHESIS_SEED:-20261128}" scripts/schemathesis.sh
-# One closing line for the whole run (cargo's per-binary lines are above).
-awk '/^test result:/ {p += $4; f += $6} END {printf "tests: %d passed, %d failed\n", p, f}' "$log"
+echo "== the Python bindings (scripts/python.sh: wheel, mypy, pytest)"
+pylog=$(mktemp -t todo-py-test.XXXXXX)
+scripts/python.sh 2>&1 | tee "$pylog"
+# One closing line for the whole run (cargo's per-binary lines and pytest's summary are above).
+rust=$(awk '/^test result:/ {p += $4; f += $6} END {printf "%d %d", p, f}' "$log")
+py=$(grep -Eo '[0-9]+ passed' "$pylog" | tail -n 1 | cut -d' ' -f1)
+
+echo "tests: ${rust% *} Rust and ${py:-0} Python passed, ${rust#* } failed"
