@@ -45,6 +45,8 @@ macro_rules! store_conformance_tests {
             activity_newest_first,
             outbox_in_order_until_delivered,
             claims_each_event_once_per_consumer,
+            user_events_resume_after_an_event,
+            next_reminders_of_all_users_earliest_first,
             reminder_moves_with_its_time,
             query_vectors,
             service_writes_change_activity_and_events_together,
@@ -763,6 +765,96 @@ pub async fn activity_newest_first<S: Store>(store: S) {
 
 /// Committed outbox entries come out in append order until marked delivered; a rolled-back
 /// unit leaves none; marking is idempotent.
+/// `Store::user_events_after`: a user's events after one of theirs, delivered or not, in
+/// commit order; `None` for an unknown event or another user's.
+pub async fn user_events_resume_after_an_event<S: Store>(store: S) {
+    let (a, b) = (user("alice"), user("bob"));
+    for (n, who) in [(1u128, &a), (2, &b), (3, &a), (4, &a), (5, &b)] {
+        let mut tx = store.begin().await.unwrap();
+        let t = insert(&mut tx, plain_task(who, "x")).await;
+        tx.append_event(&event(who, n, t.id)).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let id = |n: u128| EventId::new(uuid::Uuid::from_u128(n));
+    let ids = |found: Option<Vec<crate::ports::OutboxEntry>>| -> Option<Vec<u128>> {
+        found.map(|f| f.iter().map(|e| e.event.id.get().as_u128()).collect())
+    };
+    // Delivered events still replay.
+    let head = store.undelivered_events(2).await.unwrap();
+    store
+        .mark_delivered(&head.iter().map(|e| e.seq).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.user_events_after(&a, id(1), 100).await.unwrap()),
+        Some(vec![3, 4])
+    );
+    assert_eq!(
+        ids(store.user_events_after(&a, id(3), 1).await.unwrap()),
+        Some(vec![4])
+    );
+    assert_eq!(
+        ids(store.user_events_after(&a, id(4), 100).await.unwrap()),
+        Some(vec![])
+    );
+    assert_eq!(
+        ids(store.user_events_after(&b, id(2), 100).await.unwrap()),
+        Some(vec![5])
+    );
+    assert_eq!(
+        ids(store.user_events_after(&b, id(1), 100).await.unwrap()),
+        None,
+        "alice's"
+    );
+    assert_eq!(
+        ids(store.user_events_after(&a, id(99), 100).await.unwrap()),
+        None,
+        "unknown"
+    );
+}
+
+/// `Store::next_reminders`: pending reminders of every user, earliest first.
+pub async fn next_reminders_of_all_users_earliest_first<S: Store>(store: S) {
+    let mut made = Vec::new();
+    for (who, minutes) in [("alice", 30), ("bob", 10), ("alice", 20), ("carol", 40)] {
+        let u = user(who);
+        let mut tx = store.begin().await.unwrap();
+        let t = insert(&mut tx, plain_task(&u, "x")).await;
+        let r = tx
+            .insert_reminder(NewReminder {
+                task_id: t.id,
+                user_id: u,
+                reminder_time: t0() + Duration::minutes(minutes),
+                reminder_type: ReminderType::Custom,
+                created_at: t0(),
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        made.push(r);
+    }
+    // carol's fired: not pending any more.
+    let mut sent = made[3].clone();
+    sent.status = ReminderStatus::Sent;
+    sent.sent_at = Some(t0());
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.transition_reminder(&sent, ReminderStatus::Pending)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let next = store.next_reminders(10).await.unwrap();
+    assert_eq!(
+        next,
+        vec![made[1].clone(), made[2].clone(), made[0].clone()]
+    );
+    assert_eq!(
+        store.next_reminders(1).await.unwrap(),
+        vec![made[1].clone()]
+    );
+}
+
 pub async fn outbox_in_order_until_delivered<S: Store>(store: S) {
     let u = user("alice");
     for batch in 0..3u128 {

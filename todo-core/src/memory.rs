@@ -31,8 +31,10 @@ struct State {
     /// Undelivered outbox entries by `seq`; delivered ones are dropped.
     outbox: BTreeMap<u64, OutboxEntry>,
     next_seq: u64,
-    /// The ids of every event appended to the outbox (delivered or not).
-    appended: imbl::OrdSet<EventId>,
+    /// Every event appended to the outbox (delivered or not), by `seq`.
+    log: imbl::OrdMap<u64, OutboxEntry>,
+    /// The `seq` of every event appended to the outbox.
+    appended: imbl::OrdMap<EventId, u64>,
     /// `(consumer, event)` pairs applied by idempotent consumers.
     processed: imbl::OrdSet<(String, EventId)>,
     next_task: i64,
@@ -326,6 +328,48 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn user_events_after(
+        &self,
+        user: &UserId,
+        after: EventId,
+        limit: u32,
+    ) -> Result<Option<Vec<OutboxEntry>>, StoreError> {
+        let state = self.snapshot();
+        let Some(&from) = state.appended.get(&after) else {
+            return Ok(None);
+        };
+        if state
+            .log
+            .get(&from)
+            .is_none_or(|e| &e.event.user_id != user)
+        {
+            return Ok(None);
+        }
+        Ok(Some(
+            state
+                .log
+                .range(from.saturating_add(1)..)
+                .map(|(_, e)| e)
+                .filter(|e| &e.event.user_id == user)
+                .take(limit as usize)
+                .cloned()
+                .collect(),
+        ))
+    }
+
+    async fn next_reminders(&self, limit: u32) -> Result<Vec<Reminder>, StoreError> {
+        let state = self.snapshot();
+        let mut pending: Vec<Reminder> = state
+            .reminders
+            .values()
+            .filter(|r| r.status == ReminderStatus::Pending)
+            .cloned()
+            .collect();
+        pending.sort_by_key(|r| (r.reminder_time, r.id));
+        pending.truncate(limit as usize);
+        Ok(pending)
+    }
+
     async fn mark_delivered(&self, seqs: &[u64]) -> Result<(), StoreError> {
         let _guard = self.writer.clone().lock_owned().await;
         let mut state = (*self.snapshot()).clone();
@@ -586,20 +630,19 @@ impl StoreTx for MemoryTx {
     }
 
     async fn event_in_outbox(&mut self, event: EventId) -> Result<bool, StoreError> {
-        Ok(self.work.appended.contains(&event))
+        Ok(self.work.appended.contains_key(&event))
     }
 
     async fn append_event(&mut self, event: &DomainEvent) -> Result<(), StoreError> {
-        self.work.appended.insert(event.id);
         self.work.next_seq += 1;
         let seq = self.work.next_seq;
-        self.work.outbox.insert(
+        let entry = OutboxEntry {
             seq,
-            OutboxEntry {
-                seq,
-                event: event.clone(),
-            },
-        );
+            event: event.clone(),
+        };
+        self.work.appended.insert(event.id, seq);
+        self.work.log.insert(seq, entry.clone());
+        self.work.outbox.insert(seq, entry);
         Ok(())
     }
 

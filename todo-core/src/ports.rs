@@ -205,6 +205,23 @@ pub trait Store: Send + Sync {
         self.undelivered_events_after(0, limit)
     }
 
+    /// The user's outbox events committed after the event `after` (delivered or not),
+    /// ascending by `seq`, at most `limit`; `None` when `after` is not in the outbox (unknown,
+    /// another user's, or pruned): a real-time client that asked to resume from it must resync.
+    fn user_events_after(
+        &self,
+        user: &UserId,
+        after: EventId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Option<Vec<OutboxEntry>>, StoreError>> + Send;
+
+    /// The pending reminders of every user, earliest `reminder_time` first (ties by id), at
+    /// most `limit`: what a reminder scheduler fires next.
+    fn next_reminders(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Reminder>, StoreError>> + Send;
+
     /// Marks outbox entries delivered (after the broker or the in-process bus took them);
     /// unknown or already delivered `seq`s are ignored. Delivered entries may be pruned later.
     fn mark_delivered(&self, seqs: &[u64]) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -9,9 +9,10 @@
 //! - Conversations live in the Dapr state store ([`DaprConversations`]).
 //! - Secrets: `TODO_JWT_SECRET` and `DATABASE_URL` from the secret store at start
 //!   ([`secret_overlay`]).
-//! - Jobs: a reminder job calls back `POST /job/reminder-<id>`, which fires the reminder once
-//!   ([`todo_core::service::TaskService::fire_reminder`]); `todo_events::dapr::DaprJobs` schedules
-//!   and deletes them.
+//! - Jobs: each task with a pending reminder has a job at the reminder's time, kept in step by
+//!   [`crate::reminders::ReminderJobSync`] on the `activity-logs` subscription; the job calls
+//!   back `POST /job/reminder-<task id>`, which fires the reminder once
+//!   ([`todo_core::service::TaskService::fire_reminder`]).
 //! - Service invocation: other apps call this server's HTTP API through their sidecar; nothing
 //!   to do here.
 //!
@@ -23,7 +24,9 @@ use std::collections::BTreeMap;
 use prometheus::{IntCounterVec, Opts};
 use todo_events::Topic;
 use todo_events::dapr::subscription::Subscription;
-use todo_events::dapr::{DaprConversations, DaprError, DaprPublisher, Sidecar, SidecarOptions};
+use todo_events::dapr::{
+    DaprConversations, DaprError, DaprJobs, DaprPublisher, Sidecar, SidecarOptions,
+};
 
 use crate::bus::EventBus;
 use crate::config::DaprSettings;
@@ -78,6 +81,8 @@ pub struct DaprInbound {
     pub bus: EventBus,
     /// Conversations in the Dapr state store.
     pub conversations: DaprConversations,
+    /// Reminder jobs (kept in step with the tasks' activity).
+    pub jobs: DaprJobs,
     /// `todo_dapr_deliveries_total{topic, status}`.
     pub deliveries: IntCounterVec,
     /// `todo_dapr_job_callbacks_total{outcome}`.
@@ -118,6 +123,7 @@ impl DaprInbound {
             fan_out: FanOut::new(bus.clone()),
             bus: bus.clone(),
             conversations: DaprConversations::new(sidecar.clone(), settings.state_store.clone()),
+            jobs: DaprJobs::new(sidecar.clone()),
             deliveries,
             job_callbacks,
         })

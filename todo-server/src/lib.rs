@@ -7,5 +7,6 @@ pub mod consumers;
 pub mod dapr;
 pub mod http;
 pub mod kafka;
+pub mod reminders;
 pub mod storage;
 pub mod system;

@@ -19,7 +19,7 @@ use todo_server::http::{self, AppState, AuthConfig, Metrics};
 use todo_server::kafka::KafkaRelay;
 use todo_server::storage::{PgRelayLease, PgStore, RelayLease, SoleRelay, SqliteStore};
 use todo_server::system::{RandomIds, SystemClock};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 #[derive(Parser)]
 #[command(
@@ -195,7 +195,17 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
         state = state.with_dapr(DaprInbound::new(sidecar, dapr, &bus, &metrics)?);
     }
     let state = state.with_metrics(metrics);
-    let wake = bus.clone();
+    // Reminders: Dapr's Jobs API with a sidecar, else the embedded scheduler.
+    let reminders = Arc::new(Notify::new());
+    if config.dapr.is_none() {
+        tasks.push(tokio::spawn(todo_server::reminders::run_scheduler(
+            Arc::clone(&state.service),
+            bus.clone(),
+            Arc::clone(&reminders),
+            stopped(),
+        )));
+    }
+    let wake = (bus.clone(), reminders);
     let app: Router =
         http::router(state).layer(middleware::from_fn(move |req: Request, next: Next| {
             let wake = wake.clone();
@@ -217,12 +227,18 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
     Ok(())
 }
 
-/// Wakes the event bus after a request that may have committed a change.
-async fn wake_after_mutation(bus: EventBus, req: Request, next: Next) -> Response {
+/// Wakes the event bus and the reminder scheduler after a request that may have committed a
+/// change.
+async fn wake_after_mutation(
+    (bus, reminders): (EventBus, Arc<Notify>),
+    req: Request,
+    next: Next,
+) -> Response {
     let mutating = !req.method().is_safe();
     let res = next.run(req).await;
     if mutating {
         bus.wake();
+        reminders.notify_one();
     }
     res
 }

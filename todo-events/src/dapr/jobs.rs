@@ -1,5 +1,6 @@
-//! Reminders as Dapr jobs: one job per reminder, due at the reminder's time; Dapr calls the app
-//! back at `POST /job/<name>` (see [`ReminderJob::of_callback`]).
+//! Reminders as Dapr jobs: one job per task with a pending reminder (a task has at most one),
+//! due at the reminder's time; Dapr calls the app back at `POST /job/<name>` (see
+//! [`ReminderJob::of_callback`]).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use dapr::dapr::proto::common::v1::{
@@ -8,12 +9,12 @@ use dapr::dapr::proto::common::v1::{
 use dapr::dapr::proto::runtime::v1::{DeleteJobRequest, Job, ScheduleJobRequest};
 use prost::Message;
 use serde::{Deserialize, Serialize};
-use todo_core::ids::{ReminderId, UserId};
+use todo_core::ids::{ReminderId, TaskId, UserId};
 
 use super::client::Sidecar;
 use super::error::DaprError;
 
-/// The prefix of the reminder jobs' names: `reminder-<reminder id>`.
+/// The prefix of the reminder jobs' names: `reminder-<task id>`.
 pub const REMINDER_JOB_PREFIX: &str = "reminder-";
 
 /// How often Dapr calls a failing job callback again (the plan: 3 retries, 1 s apart).
@@ -28,6 +29,8 @@ const STRING_VALUE: &str = "type.googleapis.com/google.protobuf.StringValue";
 pub struct ReminderJob {
     /// The reminder's owner.
     pub user_id: UserId,
+    /// The reminder's task (the job is the task's).
+    pub task_id: TaskId,
     /// The reminder.
     pub reminder_id: ReminderId,
 }
@@ -35,7 +38,7 @@ pub struct ReminderJob {
 impl ReminderJob {
     /// The job's name.
     pub fn name(&self) -> String {
-        job_name(self.reminder_id)
+        job_name(self.task_id)
     }
 
     /// The reminder job of a callback `POST /job/<name>` with this body: the data in the JSON
@@ -75,9 +78,9 @@ impl ReminderJob {
     }
 }
 
-/// The name of a reminder's job.
-pub fn job_name(reminder: ReminderId) -> String {
-    format!("{REMINDER_JOB_PREFIX}{}", reminder.get())
+/// The name of the reminder job of a task.
+pub fn job_name(task: TaskId) -> String {
+    format!("{REMINDER_JOB_PREFIX}{}", task.get())
 }
 
 fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
@@ -99,8 +102,8 @@ impl DaprJobs {
         DaprJobs { sidecar }
     }
 
-    /// Schedules the reminder's job at `at` (replacing a job of the same reminder: a moved
-    /// reminder is scheduled again). A failing callback is retried [`JOB_RETRIES`] times, 1 s
+    /// Schedules the reminder's job at `at`, replacing the task's job if it has one (a moved
+    /// or replaced reminder is scheduled again). A failing callback is retried [`JOB_RETRIES`] times, 1 s
     /// apart.
     ///
     /// # Errors
@@ -141,17 +144,17 @@ impl DaprJobs {
         Ok(())
     }
 
-    /// Deletes the reminder's job; deleting a job that is gone (fired, or never scheduled) is
-    /// not an error.
+    /// Deletes the task's reminder job; deleting a job that is gone (fired, or never
+    /// scheduled) is not an error.
     ///
     /// # Errors
     /// The sidecar refused it.
-    pub async fn delete(&self, reminder: ReminderId) -> Result<(), DaprError> {
+    pub async fn delete(&self, task: TaskId) -> Result<(), DaprError> {
         match self
             .sidecar
             .raw()
             .delete_job(DeleteJobRequest {
-                name: job_name(reminder),
+                name: job_name(task),
             })
             .await
         {
@@ -173,6 +176,7 @@ mod tests {
     fn job() -> ReminderJob {
         ReminderJob {
             user_id: UserId::parse("ann").unwrap(),
+            task_id: TaskId::new(7),
             reminder_id: ReminderId::new(42),
         }
     }
@@ -185,28 +189,31 @@ mod tests {
             json!({"@type": STRING_VALUE, "value": data}),
             json!({"@type": "type.googleapis.com/google.protobuf.BytesValue", "value": b64(data.as_bytes())}),
             json!({"@type": "type.googleapis.com/x", "value": b64(&data.encode_to_vec())}),
-            json!({"user_id": "ann", "reminder_id": 42}),
+            json!({"user_id": "ann", "task_id": 7, "reminder_id": 42}),
         ] {
-            let got = ReminderJob::of_callback("reminder-42", body.to_string().as_bytes());
+            let got = ReminderJob::of_callback("reminder-7", body.to_string().as_bytes());
             assert_eq!(got.unwrap(), job(), "{body}");
         }
     }
 
     #[test]
     fn a_callback_that_is_not_this_jobs_is_refused() {
-        let body = json!({"user_id": "ann", "reminder_id": 42}).to_string();
+        let body = json!({"user_id": "ann", "task_id": 7, "reminder_id": 42}).to_string();
         for (name, body) in [
-            ("reminder-43", body.as_str()),
+            ("reminder-42", body.as_str()),
             ("cleanup", body.as_str()),
-            ("reminder-42", "not json"),
-            ("reminder-42", r#"{"value": "nope"}"#),
-            ("reminder-42", r#"{"user_id": "", "reminder_id": 42}"#),
+            ("reminder-7", "not json"),
+            ("reminder-7", r#"{"value": "nope"}"#),
+            (
+                "reminder-7",
+                r#"{"user_id": "", "task_id": 7, "reminder_id": 42}"#,
+            ),
         ] {
             assert!(
                 ReminderJob::of_callback(name, body.as_bytes()).is_err(),
                 "{name} {body}"
             );
         }
-        assert_eq!(job().name(), "reminder-42");
+        assert_eq!(job().name(), "reminder-7");
     }
 }

@@ -18,6 +18,7 @@ use crate::consumers::{
     ACTIVITY_LOG_WRITER, ActivityLogWriter, RECURRING_TASK_CREATOR, RecurringTaskCreator,
 };
 use crate::dapr::DaprInbound;
+use crate::reminders::ReminderJobSync;
 
 /// The header the sidecar sends `APP_API_TOKEN` in.
 pub const APP_TOKEN_HEADER: &str = "dapr-api-token";
@@ -79,7 +80,17 @@ where
                         .handle(&event)
                         .await
                 }
-                Topic::ActivityLogs => ActivityLogWriter(st.service.clone()).handle(&event).await,
+                Topic::ActivityLogs => {
+                    let written = ActivityLogWriter(st.service.clone()).handle(&event).await;
+                    let jobs = ReminderJobSync {
+                        service: st.service.clone(),
+                        jobs: dapr.jobs.clone(),
+                    };
+                    match written {
+                        Ok(()) => jobs.handle(&event).await,
+                        failed => failed,
+                    }
+                }
                 Topic::TaskUpdates | Topic::Reminders => dapr.fan_out.handle(&event).await,
             };
             if let Err(e) = &outcome {

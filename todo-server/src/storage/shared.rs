@@ -113,6 +113,17 @@ macro_rules! sql_store {
             )
         }
 
+        /// An outbox row (`seq`, `payload`).
+        fn outbox_entry(row: &DbRow) -> Result<OutboxEntry, StoreError> {
+            let seq: i64 = row.try_get("seq").map_err(map_err)?;
+            let payload: sqlx::types::Json<DomainEvent> =
+                row.try_get("payload").map_err(map_err)?;
+            Ok(OutboxEntry {
+                seq: rows::to_u64(seq),
+                event: payload.0,
+            })
+        }
+
         fn reminder_from_row(row: &DbRow) -> Result<Reminder, StoreError> {
             ReminderParts {
                 id: row.try_get("id").map_err(map_err)?,
@@ -463,18 +474,49 @@ macro_rules! sql_store {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(map_err)?;
-                found
-                    .iter()
-                    .map(|row| {
-                        let seq: i64 = row.try_get("seq").map_err(map_err)?;
-                        let payload: sqlx::types::Json<DomainEvent> =
-                            row.try_get("payload").map_err(map_err)?;
-                        Ok(OutboxEntry {
-                            seq: rows::to_u64(seq),
-                            event: payload.0,
-                        })
-                    })
-                    .collect()
+                found.iter().map(outbox_entry).collect()
+            }
+
+            async fn user_events_after(
+                &self,
+                user: &UserId,
+                after: todo_core::EventId,
+                limit: u32,
+            ) -> Result<Option<Vec<OutboxEntry>>, StoreError> {
+                let from: Option<i64> = sqlx::query_scalar(
+                    "SELECT seq FROM outbox WHERE event_id = $1 AND user_id = $2",
+                )
+                .bind(enc_event_id(after))
+                .bind(user.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+                let Some(from) = from else {
+                    return Ok(None);
+                };
+                let found = sqlx::query(
+                    "SELECT seq, payload FROM outbox WHERE user_id = $1 AND seq > $2 \
+                     ORDER BY seq LIMIT $3",
+                )
+                .bind(user.as_str())
+                .bind(from)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                found.iter().map(outbox_entry).collect::<Result<_, _>>().map(Some)
+            }
+
+            async fn next_reminders(&self, limit: u32) -> Result<Vec<Reminder>, StoreError> {
+                let found = sqlx::query(&format!(
+                    "SELECT {REMINDER_COLS} FROM reminders WHERE status = 'pending' \
+                     ORDER BY reminder_time, id LIMIT $1"
+                ))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                found.iter().map(reminder_from_row).collect()
             }
 
             async fn mark_delivered(&self, seqs: &[u64]) -> Result<(), StoreError> {

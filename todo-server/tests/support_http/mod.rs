@@ -103,6 +103,19 @@ impl Store for FailingStore {
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         self.inner.undelivered_events_after(after, limit).await
     }
+    async fn user_events_after(
+        &self,
+        user: &UserId,
+        after: todo_core::EventId,
+        limit: u32,
+    ) -> Result<Option<Vec<OutboxEntry>>, StoreError> {
+        self.check()?;
+        self.inner.user_events_after(user, after, limit).await
+    }
+    async fn next_reminders(&self, limit: u32) -> Result<Vec<Reminder>, StoreError> {
+        self.check()?;
+        self.inner.next_reminders(limit).await
+    }
     async fn mark_delivered(&self, seqs: &[u64]) -> Result<(), StoreError> {
         if self.stuck_outbox.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(StoreError::Unavailable("outbox stuck (test)".into()));

@@ -1,0 +1,1 @@
+DROP INDEX outbox_user_seq_idx;

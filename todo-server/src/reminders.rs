@@ -1,0 +1,170 @@
+//! Exact-time reminders: who fires them.
+//!
+//! - Embedded (the default, and with Kafka): [`run_scheduler`], durable in the database. It reads
+//!   the earliest pending reminders ([`Store::next_reminders`]), fires the due ones and sleeps
+//!   until the next one's time: a timer, woken early when a request may have changed reminders
+//!   and rescanning every [`RESCAN`] for those other replicas created. Firing is
+//!   [`TaskService::fire_reminder`]: a conditional update from `pending` to `sent` with the
+//!   `reminder-triggered` event in the same transaction, so among several replicas on one
+//!   database each reminder fires once. Reminders that came due while no server ran fire at
+//!   start.
+//! - Dapr (`DAPR_GRPC_PORT`): Dapr's Jobs API. [`ReminderJobSync`] keeps one job per task with a
+//!   pending reminder, at its time, following the task's activity (`activity-log-created`:
+//!   every change of a task or its reminder has one), and the job's callback fires the reminder
+//!   (`POST /job/{name}`, [`crate::http::dapr::job`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use todo_core::ids::{ReminderId, TaskId, UserId};
+use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::service::TaskService;
+use todo_events::dapr::DaprJobs;
+use todo_events::dapr::jobs::ReminderJob;
+use todo_events::{EventData, EventEnvelope, EventHandler, HandlerError};
+use tokio::sync::Notify;
+
+use crate::bus::EventBus;
+
+/// How often the embedded scheduler reads the pending reminders again without being woken:
+/// reminders created on another replica are seen at the latest then.
+pub const RESCAN: Duration = Duration::from_secs(5);
+
+/// Reminders read per pass (the due ones are fired; the first later one sets the timer).
+const BATCH: u32 = 512;
+
+/// Reminders fired at the same time.
+const CONCURRENCY: usize = 16;
+
+/// The embedded scheduler; returns when `shutdown` resolves. `wake` makes it read the pending
+/// reminders again now (after a request that may have set, moved or cancelled one).
+pub async fn run_scheduler<S, C, I>(
+    service: Arc<TaskService<S, C, I>>,
+    bus: EventBus,
+    wake: Arc<Notify>,
+    shutdown: impl std::future::Future<Output = ()>,
+) where
+    S: Store + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+{
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let pause = match pass(&service, &bus).await {
+            Ok(pause) => pause,
+            Err(e) => {
+                tracing::warn!(error = %e, "reminders: reading the pending reminders failed");
+                Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// Fires what is due; the pause until the next reminder (at most [`RESCAN`]).
+async fn pass<S, C, I>(
+    service: &Arc<TaskService<S, C, I>>,
+    bus: &EventBus,
+) -> Result<Duration, todo_core::error::StoreError>
+where
+    S: Store + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+{
+    loop {
+        let now = service.clock().now();
+        let next = service.store().next_reminders(BATCH).await?;
+        let due: Vec<(UserId, ReminderId)> = next
+            .iter()
+            .filter(|r| r.reminder_time <= now)
+            .map(|r| (r.user_id.clone(), r.id))
+            .collect();
+        if due.is_empty() {
+            let pause = next
+                .first()
+                .map(|r| (r.reminder_time - now).to_std().unwrap_or_default())
+                .unwrap_or(RESCAN);
+            return Ok(pause.min(RESCAN));
+        }
+        let mut firing = tokio::task::JoinSet::new();
+        let mut fired = 0usize;
+        for (user, id) in due {
+            if firing.len() >= CONCURRENCY {
+                fired += usize::from(firing.join_next().await.is_some_and(|f| f.unwrap_or(false)));
+            }
+            let service = Arc::clone(service);
+            firing.spawn(async move {
+                match service.fire_reminder(&user, id).await {
+                    Ok(fired) => fired,
+                    Err(e) => {
+                        tracing::warn!(reminder = id.get(), error = %e, "reminders: firing failed; tried again");
+                        false
+                    }
+                }
+            });
+        }
+        while let Some(f) = firing.join_next().await {
+            fired += usize::from(f.unwrap_or(false));
+        }
+        if fired == 0 {
+            // Nothing could be fired (each failed, or another replica was faster): do not spin.
+            return Ok(Duration::from_millis(200));
+        }
+        // Read again: for the timer, or for more that are due than one batch held.
+        bus.wake();
+    }
+}
+
+/// Keeps the Dapr reminder jobs in step with the tasks: for each `activity-log-created` event
+/// of a task, the task's job is scheduled at its pending reminder's time, or deleted when it
+/// has none (cancelled, fired, task completed or deleted). Idempotent: it reads the task's
+/// reminder as it is now, so a redelivered or late event changes nothing wrong.
+pub struct ReminderJobSync<S: Store, C: Clock, I: IdSource> {
+    /// The use cases (to read the task's pending reminder).
+    pub service: Arc<TaskService<S, C, I>>,
+    /// The Jobs API.
+    pub jobs: DaprJobs,
+}
+
+impl<S: Store, C: Clock, I: IdSource> ReminderJobSync<S, C, I> {
+    /// Schedules or deletes the task's job.
+    ///
+    /// # Errors
+    /// The database or the sidecar failed (retry).
+    pub async fn sync(&self, user: &UserId, task: TaskId) -> Result<(), HandlerError> {
+        let pending = self
+            .service
+            .store()
+            .pending_reminders(user, &[task])
+            .await
+            .map_err(|e| HandlerError::Retryable(e.to_string()))?;
+        let outcome = match pending.first() {
+            Some(r) => {
+                let job = ReminderJob {
+                    user_id: user.clone(),
+                    task_id: task,
+                    reminder_id: r.id,
+                };
+                self.jobs.schedule(&job, r.reminder_time).await
+            }
+            None => self.jobs.delete(task).await,
+        };
+        outcome.map_err(|e| HandlerError::Retryable(e.to_string()))
+    }
+}
+
+impl<S: Store, C: Clock, I: IdSource> EventHandler for ReminderJobSync<S, C, I> {
+    async fn handle(&self, event: &EventEnvelope) -> Result<(), HandlerError> {
+        match &event.data {
+            EventData::ActivityLogCreated(a) => match a.task_id {
+                Some(task) => self.sync(&a.user_id, task).await,
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+}
