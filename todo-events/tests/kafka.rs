@@ -14,8 +14,8 @@ use rdkafka::message::{Headers, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message};
 use todo_events::kafka::{
-    EventHandler, HANDLER_FAILED, HANDLER_REJECTED, HandlerError, KafkaConfig, KafkaConsumer,
-    KafkaPublisher, RetryPolicy, ensure_topics, headers,
+    BrokerProbe, EventHandler, HANDLER_FAILED, HANDLER_REJECTED, HandlerError, KafkaConfig,
+    KafkaConsumer, KafkaPublisher, RetryPolicy, ensure_topics, headers,
 };
 use todo_events::{EventEnvelope, Topic, decode};
 
@@ -414,4 +414,19 @@ async fn committed_offsets_are_not_consumed_again_by_the_group() {
         .await;
     let got: Vec<i64> = handler.calls().iter().map(task_id).collect();
     assert_eq!(got, vec![4]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_tells_whether_a_broker_answers() {
+    let Some(brokers) = brokers() else { return };
+    let up = BrokerProbe::new(&KafkaConfig::new(brokers, "probe")).unwrap();
+    up.check(Duration::from_secs(10)).await.unwrap();
+    // A port nobody listens on.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let down = BrokerProbe::new(&KafkaConfig::new(free.to_string(), "probe")).unwrap();
+    let err = down.check(Duration::from_millis(500)).await.unwrap_err();
+    assert!(err.to_string().contains("no Kafka broker answers"), "{err}");
 }

@@ -50,4 +50,7 @@ pub enum KafkaError {
     /// Flushing the producer did not finish in time.
     #[error("flushing the producer failed: {0}")]
     Flush(#[source] rdkafka::error::KafkaError),
+    /// No broker answered (readiness).
+    #[error("no Kafka broker answers: {0}")]
+    Unreachable(String),
 }

@@ -16,6 +16,7 @@ mod config;
 mod consumer;
 mod error;
 pub mod headers;
+mod probe;
 mod publisher;
 
 pub use crate::handler::{EventHandler, HandlerError};
@@ -25,4 +26,5 @@ pub use consumer::{
     ConsumerStats, HANDLER_FAILED, HANDLER_REJECTED, KafkaConsumer, RetryPolicy, StartAt,
 };
 pub use error::KafkaError;
+pub use probe::BrokerProbe;
 pub use publisher::KafkaPublisher;
