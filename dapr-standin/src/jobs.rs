@@ -189,7 +189,9 @@ fn callback_body(data: Option<&prost_types::Any>) -> Vec<u8> {
         .into_bytes()
 }
 
-/// The job's timer: wait for the due time, call the app back, retry, then forget the job.
+/// The job's timer: wait for the due time, then call the app back in a task of its own, so that
+/// replacing or deleting the job (which aborts the timer) while its callback runs, e.g. from
+/// the callback itself, cancels only a later call, never the one under way (as with daprd).
 async fn fire(
     inner: Arc<Inner>,
     name: String,
@@ -200,6 +202,20 @@ async fn fire(
 ) {
     let wait = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
     tokio::time::sleep_until(tokio::time::Instant::now() + wait).await;
+    if !inner.is_stopped() {
+        tokio::spawn(call_back(inner, name, generation, due, body, retry));
+    }
+}
+
+/// The job's callbacks: call the app, retry, then forget the job (unless it was replaced).
+async fn call_back(
+    inner: Arc<Inner>,
+    name: String,
+    generation: u64,
+    due: DateTime<Utc>,
+    body: Vec<u8>,
+    retry: Retry,
+) {
     let attempts = retry.attempts.max(1);
     for attempt in 1..=attempts {
         let app = inner.lock().app;
@@ -241,6 +257,9 @@ async fn fire(
             }
         }
         tokio::time::sleep(retry.interval).await;
+        if inner.is_stopped() {
+            return;
+        }
     }
 }
 

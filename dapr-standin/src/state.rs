@@ -279,11 +279,20 @@ pub(crate) async fn execute_state_transaction(
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // daprd wraps every failure of a transaction, an etag mismatch included, as Internal
+    // (ErrStateTransaction); only SaveState and DeleteState answer Aborted for one.
     apply(
         &mut inner.lock(),
         &req.store_name,
         "executing transaction on",
         &writes,
-    )?;
+    )
+    .map_err(|s| match s.code() {
+        tonic::Code::Aborted => Status::internal(format!(
+            "error while executing state transaction: {}",
+            s.message()
+        )),
+        _ => s,
+    })?;
     Ok(Response::new(()))
 }

@@ -616,7 +616,7 @@ async fn state_transactions_are_all_or_nothing() {
         .execute_state_transaction(transaction("stale"))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::Aborted);
+    assert_eq!(err.code(), Code::Internal);
     assert_eq!(standin.state(STORE, "a"), None, "nothing applied");
     assert!(standin.state(STORE, "b").is_some());
 

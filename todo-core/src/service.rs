@@ -977,15 +977,17 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
         .await
     }
 
-    /// Fires a pending reminder: marks it sent and records `reminder-triggered`, exactly once
-    /// (returns `false` when it was not pending any more, e.g. fired by another replica).
+    /// Fires a pending reminder that is due: marks it sent and records `reminder-triggered`,
+    /// exactly once. `false` when it is not pending any more (fired by another replica,
+    /// cancelled, its task deleted) or not due yet (moved later since a scheduler looked at it):
+    /// nothing happens then.
     pub async fn fire_reminder(&self, user: &UserId, id: ReminderId) -> Result<bool, Error> {
         self.retry(|| async {
             let mut u = self.unit(user).await?;
             let Some(r) = u.tx.reminder(user, id).await? else {
                 return Ok(false);
             };
-            if r.status != ReminderStatus::Pending {
+            if r.status != ReminderStatus::Pending || r.reminder_time > u.now {
                 return Ok(false);
             }
             let task = u.load(r.task_id).await?;

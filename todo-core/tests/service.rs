@@ -422,8 +422,13 @@ fn a_reminder_fires_once() {
         },
     ))
     .unwrap();
+    assert!(
+        !block_on(s.fire_reminder(&alice(), r.id)).unwrap(),
+        "not before its time"
+    );
+    s.clock().set(r.reminder_time);
     assert!(block_on(s.fire_reminder(&alice(), r.id)).unwrap());
-    assert!(!block_on(s.fire_reminder(&alice(), r.id)).unwrap());
+    assert!(!block_on(s.fire_reminder(&alice(), r.id)).unwrap(), "once");
     let fired: Vec<_> = block_on(s.store().undelivered_events(100))
         .unwrap()
         .into_iter()
@@ -761,6 +766,7 @@ fn a_reminder_the_user_cancelled_is_not_carried_over_but_a_sent_one_is() {
     // Sent, then the user set another and cancelled it: nothing carries over.
     let a = mk(&s);
     let r = set_reminder(&s, a, "2030-01-02T10:00:00Z", Some("custom")).unwrap();
+    s.clock().set(r.reminder_time);
     assert!(block_on(s.fire_reminder(&alice(), r.id)).unwrap());
     set_reminder(&s, a, "2030-01-03T08:00:00Z", None).unwrap();
     block_on(s.cancel_reminder(&alice(), a)).unwrap();
@@ -770,6 +776,7 @@ fn a_reminder_the_user_cancelled_is_not_carried_over_but_a_sent_one_is() {
     // Sent and nothing after it: it carries over (23 h before the due time).
     let b = mk(&s);
     let r = set_reminder(&s, b, "2030-01-02T10:00:00Z", Some("custom")).unwrap();
+    s.clock().set(r.reminder_time);
     assert!(block_on(s.fire_reminder(&alice(), r.id)).unwrap());
     let done = block_on(s.set_completed(&alice(), b, Some(true))).unwrap();
     let next = block_on(s.get_task(&alice(), done.task.next_task_id.unwrap())).unwrap();

@@ -57,7 +57,8 @@ fn events_of_a_full_session_are_valid_on_the_wire() {
         serde_json::from_value(serde_json::json!({"priority": "Medium", "description": null}))
             .unwrap();
     block_on(s.update_task(&u, t.task.id, &patch)).unwrap();
-    block_on(s.fire_reminder(&u, r.id)).unwrap();
+    s.clock().set(r.reminder_time);
+    assert!(block_on(s.fire_reminder(&u, r.id)).unwrap());
     block_on(s.set_completed(&u, t.task.id, Some(true))).unwrap();
     block_on(s.set_completed(&u, standup.task.id, Some(true))).unwrap();
     block_on(s.set_completed(&u, standup.task.id, Some(false))).unwrap();

@@ -85,6 +85,7 @@ async fn run<S: Store + Clone + 'static>(store: S, n: usize, what: &str) {
         Arc::clone(&service),
         EventBus::new(),
         Arc::new(Notify::new()),
+        Duration::ZERO,
         async move {
             let _ = stop_rx.await;
         },

@@ -69,7 +69,7 @@ pub struct Config {
 /// `DAPR_HTTP_PORT`; the names of the components default to the ones in `dapr/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DaprSettings {
-    /// `DAPR_GRPC_ENDPOINT`, else `http://127.0.0.1:$DAPR_GRPC_PORT`.
+    /// `DAPR_GRPC_ENDPOINT` (`http://host:port`), else `http://127.0.0.1:$DAPR_GRPC_PORT`.
     pub endpoint: String,
     /// `DAPR_API_TOKEN`: sent to the sidecar, when it requires one.
     pub api_token: Option<String>,
@@ -104,7 +104,16 @@ impl DaprSettings {
                 .map(|v| v.trim().to_owned())
         };
         let endpoint = match (get("DAPR_GRPC_ENDPOINT"), get("DAPR_GRPC_PORT")) {
-            (Some(e), _) => e,
+            // Plaintext only: the sidecar is in the pod (TLS to a remote sidecar is not built in).
+            (Some(e), _) if e.starts_with("http://") => e,
+            (Some(e), _) => {
+                return Err(ConfigError::Invalid {
+                    var: "DAPR_GRPC_ENDPOINT",
+                    reason: format!(
+                        "{e:?}: only http://host:port (the sidecar in the pod) is supported; TLS endpoints are not"
+                    ),
+                });
+            }
             (None, Some(p)) => {
                 let port: u16 = p.parse().map_err(|_| ConfigError::Invalid {
                     var: "DAPR_GRPC_PORT",
@@ -492,7 +501,7 @@ mod tests {
         assert_eq!(d.wait, std::time::Duration::from_secs(60));
         let d = get(&[
             ("DAPR_GRPC_PORT", "50001"),
-            ("DAPR_GRPC_ENDPOINT", "https://sidecar:443"),
+            ("DAPR_GRPC_ENDPOINT", "http://sidecar:50001"),
             ("DAPR_FANOUT_PUBSUB_NAME", "kafka-pubsub-fanout"),
             ("DAPR_SECRET_STORE", "kubernetes-secrets"),
             ("APP_API_TOKEN", "t"),
@@ -501,7 +510,7 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(
-            d.endpoint, "https://sidecar:443",
+            d.endpoint, "http://sidecar:50001",
             "the endpoint wins over the port"
         );
         assert_eq!(d.fanout_pubsub, "kafka-pubsub-fanout");
@@ -511,6 +520,10 @@ mod tests {
         for (vars, var) in [
             (&[("DAPR_HTTP_PORT", "3500")][..], "DAPR_GRPC_PORT"),
             (&[("DAPR_GRPC_PORT", "x")][..], "DAPR_GRPC_PORT"),
+            (
+                &[("DAPR_GRPC_ENDPOINT", "https://sidecar:443")][..],
+                "DAPR_GRPC_ENDPOINT",
+            ),
             (
                 &[("DAPR_GRPC_PORT", "1"), ("DAPR_WAIT_SECS", "0")][..],
                 "DAPR_WAIT_SECS",

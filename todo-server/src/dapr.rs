@@ -110,7 +110,7 @@ impl DaprInbound {
         let job_callbacks = IntCounterVec::new(
             Opts::new(
                 "todo_dapr_job_callbacks_total",
-                "Dapr job callbacks, by outcome (fired, not_pending, rejected, failed)",
+                "Dapr job callbacks, by outcome (fired, skipped, rejected, failed)",
             ),
             &["outcome"],
         )?;

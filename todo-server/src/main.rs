@@ -190,22 +190,28 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
     }
     let mut state = AppState::new(service, AuthConfig::new(config.jwt_secret.as_bytes()))
         .with_body_limit(config.body_limit)
-        .with_rate_limit(config.rate_limit_per_min);
+        .with_rate_limit(config.rate_limit_per_min)
+        .with_bus(bus.clone());
     if let (Some(dapr), Some(sidecar)) = (&config.dapr, &sidecar) {
         state = state.with_dapr(DaprInbound::new(sidecar, dapr, &bus, &metrics)?);
     }
     let state = state.with_metrics(metrics);
-    // Reminders: Dapr's Jobs API with a sidecar, else the embedded scheduler.
+    // Reminders: the embedded scheduler; when events flow through Dapr pub/sub, Dapr's jobs
+    // fire them and the scheduler is only the backstop for what the jobs missed.
     let reminders = Arc::new(Notify::new());
-    if config.dapr.is_none() {
-        tasks.push(tokio::spawn(todo_server::reminders::run_scheduler(
-            Arc::clone(&state.service),
-            bus.clone(),
-            Arc::clone(&reminders),
-            stopped(),
-        )));
-    }
+    let grace = match (&config.kafka, &config.dapr) {
+        (None, Some(_)) => todo_server::reminders::BACKSTOP_GRACE,
+        _ => Duration::ZERO,
+    };
+    tasks.push(tokio::spawn(todo_server::reminders::run_scheduler(
+        Arc::clone(&state.service),
+        bus.clone(),
+        Arc::clone(&reminders),
+        grace,
+        stopped(),
+    )));
     let wake = (bus.clone(), reminders);
+    let realtime = state.realtime.clone();
     let app: Router =
         http::router(state).layer(middleware::from_fn(move |req: Request, next: Next| {
             let wake = wake.clone();
@@ -214,12 +220,20 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     print_banner(&config, addr);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        })
-        .await?;
+    // With the peer address: the Dapr routes accept the sidecar on loopback.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Open WebSockets and event streams would hold the graceful shutdown forever.
+        if let Some(rt) = &realtime {
+            rt.shutdown();
+        }
+        let _ = stop_tx.send(true);
+    })
+    .await?;
     for task in tasks {
         let _ = task.await;
     }

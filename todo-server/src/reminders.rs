@@ -30,18 +30,26 @@ use crate::bus::EventBus;
 /// reminders created on another replica are seen at the latest then.
 pub const RESCAN: Duration = Duration::from_secs(5);
 
-/// Reminders read per pass (the due ones are fired; the first later one sets the timer).
-const BATCH: u32 = 512;
+/// Reminders read per pass (the due ones are fired; the first later one sets the timer; a
+/// batch that was all due is followed by another at once).
+const BATCH: u32 = 64;
+
+/// How late the scheduler fires a reminder beside Dapr's jobs, which fire them on time.
+pub const BACKSTOP_GRACE: Duration = Duration::from_secs(30);
 
 /// Reminders fired at the same time.
 const CONCURRENCY: usize = 16;
 
-/// The embedded scheduler; returns when `shutdown` resolves. `wake` makes it read the pending
-/// reminders again now (after a request that may have set, moved or cancelled one).
+/// The embedded scheduler; returns when `shutdown` resolves. It fires each reminder `grace`
+/// after its time: zero when it is the scheduler, [`BACKSTOP_GRACE`] beside Dapr's jobs (it
+/// then fires only what the jobs missed: a job lost, or a reminder older than the sidecar).
+/// `wake` makes it read the pending reminders again now (after a request that may have set,
+/// moved or cancelled one).
 pub async fn run_scheduler<S, C, I>(
     service: Arc<TaskService<S, C, I>>,
     bus: EventBus,
     wake: Arc<Notify>,
+    grace: Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) where
     S: Store + 'static,
@@ -50,7 +58,7 @@ pub async fn run_scheduler<S, C, I>(
 {
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let pause = match pass(&service, &bus).await {
+        let pause = match pass(&service, &bus, grace).await {
             Ok(pause) => pause,
             Err(e) => {
                 tracing::warn!(error = %e, "reminders: reading the pending reminders failed");
@@ -69,6 +77,7 @@ pub async fn run_scheduler<S, C, I>(
 async fn pass<S, C, I>(
     service: &Arc<TaskService<S, C, I>>,
     bus: &EventBus,
+    grace: Duration,
 ) -> Result<Duration, todo_core::error::StoreError>
 where
     S: Store + 'static,
@@ -76,7 +85,8 @@ where
     I: IdSource + 'static,
 {
     loop {
-        let now = service.clock().now();
+        // What is due for this scheduler: the reminders `grace` late.
+        let now = service.clock().now() - chrono::Duration::from_std(grace).unwrap_or_default();
         let next = service.store().next_reminders(BATCH).await?;
         let due: Vec<(UserId, ReminderId)> = next
             .iter()
@@ -94,7 +104,7 @@ where
         let mut fired = 0usize;
         for (user, id) in due {
             if firing.len() >= CONCURRENCY {
-                fired += usize::from(firing.join_next().await.is_some_and(|f| f.unwrap_or(false)));
+                fired += usize::from(firing.join_next().await.is_some_and(joined));
             }
             let service = Arc::clone(service);
             firing.spawn(async move {
@@ -108,7 +118,7 @@ where
             });
         }
         while let Some(f) = firing.join_next().await {
-            fired += usize::from(f.unwrap_or(false));
+            fired += usize::from(joined(f));
         }
         if fired == 0 {
             // Nothing could be fired (each failed, or another replica was faster): do not spin.
@@ -117,6 +127,14 @@ where
         // Read again: for the timer, or for more that are due than one batch held.
         bus.wake();
     }
+}
+
+/// Whether a firing task fired its reminder (a panic is logged, not fired).
+fn joined(result: Result<bool, tokio::task::JoinError>) -> bool {
+    result.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "reminders: a firing task failed");
+        false
+    })
 }
 
 /// Keeps the Dapr reminder jobs in step with the tasks: for each `activity-log-created` event
@@ -136,24 +154,44 @@ impl<S: Store, C: Clock, I: IdSource> ReminderJobSync<S, C, I> {
     /// # Errors
     /// The database or the sidecar failed (retry).
     pub async fn sync(&self, user: &UserId, task: TaskId) -> Result<(), HandlerError> {
-        let pending = self
-            .service
-            .store()
-            .pending_reminders(user, &[task])
-            .await
-            .map_err(|e| HandlerError::Retryable(e.to_string()))?;
-        let outcome = match pending.first() {
-            Some(r) => {
-                let job = ReminderJob {
-                    user_id: user.clone(),
-                    task_id: task,
-                    reminder_id: r.id,
-                };
-                self.jobs.schedule(&job, r.reminder_time).await
-            }
-            None => self.jobs.delete(task).await,
+        let retry = |e: &dyn std::fmt::Display| HandlerError::Retryable(e.to_string());
+        let pending = |service: Arc<TaskService<S, C, I>>| async move {
+            service
+                .store()
+                .pending_reminders(user, &[task])
+                .await
+                .map(|p| p.into_iter().next())
         };
-        outcome.map_err(|e| HandlerError::Retryable(e.to_string()))
+        let mut current = pending(Arc::clone(&self.service))
+            .await
+            .map_err(|e| retry(&e))?;
+        // Two syncs of one task may interleave (a cancel and a new reminder delivered out of
+        // order): after acting, read again; whoever acts last acts on the final state.
+        for _ in 0..8 {
+            let outcome = match &current {
+                Some(r) => {
+                    let job = ReminderJob {
+                        user_id: user.clone(),
+                        task_id: task,
+                        reminder_id: r.id,
+                    };
+                    self.jobs.schedule(&job, r.reminder_time).await
+                }
+                None => self.jobs.delete(task).await,
+            };
+            outcome.map_err(|e| retry(&e))?;
+            let now = pending(Arc::clone(&self.service))
+                .await
+                .map_err(|e| retry(&e))?;
+            if now == current {
+                return Ok(());
+            }
+            current = now;
+        }
+        Err(HandlerError::Retryable(format!(
+            "the reminder of task {} kept changing",
+            task.get()
+        )))
     }
 }
 

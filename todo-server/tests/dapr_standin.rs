@@ -20,6 +20,15 @@ use todo_events::{EventEnvelope, EventType, Topic};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// An instant `ms` from now, as the API writes them.
+fn at(ms: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::milliseconds(ms))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A year in milliseconds: "some time ahead" that stays ahead whenever the tests run.
+const YEAR: i64 = 365 * 24 * 3600 * 1000;
+
 /// A stand-in (default components) and the binary wired to it.
 async fn start(extra: &[(&str, &str)]) -> (StandIn, Server) {
     let dapr = StandIn::start(StandInOptions::default()).await.unwrap();
@@ -32,6 +41,17 @@ async fn start(extra: &[(&str, &str)]) -> (StandIn, Server) {
     let server = tokio::task::block_in_place(|| Server::start_in_temp_dir("todo-dapr", &env));
     dapr.attach_app(app_addr(&server)).await.unwrap();
     (dapr, server)
+}
+
+/// Whether every message published on `topic` was delivered and acknowledged.
+fn settled(d: &StandIn, topic: &str) -> bool {
+    let published = d.published().iter().filter(|p| p.topic == topic).count();
+    let done = d
+        .deliveries()
+        .iter()
+        .filter(|x| x.topic == topic && x.outcome == DeliveryOutcome::Success)
+        .count();
+    done >= published
 }
 
 fn app_addr(server: &Server) -> SocketAddr {
@@ -107,9 +127,7 @@ async fn dapr_standin_every_event_is_published_in_order_and_delivered_to_the_sub
         "POST",
         "/api/v1/ann/tasks",
         &ann,
-        Some(
-            json!({"title": "standup", "recurrence_pattern": "daily", "due_datetime": "2030-01-01T09:00:00Z"}),
-        ),
+        Some(json!({"title": "standup", "recurrence_pattern": "daily", "due_datetime": at(YEAR)})),
     );
     let id = daily["id"].as_i64().unwrap();
     api(
@@ -257,9 +275,7 @@ async fn dapr_standin_redelivered_events_apply_once_and_poison_is_dead_lettered(
         "POST",
         "/api/v1/cat/tasks",
         &cat,
-        Some(
-            json!({"title": "feed cat", "recurrence_pattern": "daily", "due_datetime": "2030-01-01T09:00:00Z"}),
-        ),
+        Some(json!({"title": "feed cat", "recurrence_pattern": "daily", "due_datetime": at(YEAR)})),
     );
     let id = daily["id"].as_i64().unwrap();
     api(
@@ -394,6 +410,30 @@ async fn dapr_standin_conversations_live_in_the_state_store_with_etags() {
         7,
         "{statuses:?}"
     );
+    // Eight writers of eight conversations: they race on the user's index, and all win.
+    let statuses: Vec<u16> = tokio::task::block_in_place(|| {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|n| {
+                    let put = &put;
+                    s.spawn(move || put(&format!("race{n}"), None, json!({"n": n})).0)
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    });
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 201),
+        "{statuses:?}"
+    );
+    let list = api(&server, "GET", "/api/v1/dan/conversations", &dan, None);
+    assert_eq!(list["conversations"].as_array().unwrap().len(), 9, "{list}");
+    for n in 0..8 {
+        let (status, _) = tokio::task::block_in_place(|| {
+            send(&server, "DELETE", &url(&format!("race{n}")), &dan, None)
+        });
+        assert_eq!(status, 204);
+    }
 
     let (status, _, _) = tokio::task::block_in_place(|| put("c2", None, json!({"messages": []})));
     assert!(status == 200 || status == 201);
@@ -426,16 +466,12 @@ async fn dapr_standin_conversations_live_in_the_state_store_with_etags() {
 async fn dapr_standin_reminders_are_dapr_jobs_that_fire_once() {
     let (dapr, server) = start(&[]).await;
     let fay = token(&server, "fay");
-    let at = |ms: i64| {
-        (chrono::Utc::now() + chrono::Duration::milliseconds(ms))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    };
     let t = api(
         &server,
         "POST",
         "/api/v1/fay/tasks",
         &fay,
-        Some(json!({"title": "call mum", "due_datetime": "2030-01-01T09:00:00Z"})),
+        Some(json!({"title": "call mum", "due_datetime": at(YEAR + 3_600_000)})),
     );
     let id = t["id"].as_i64().unwrap();
     let job_name = format!("reminder-{id}");
@@ -445,14 +481,53 @@ async fn dapr_standin_reminders_are_dapr_jobs_that_fire_once() {
         "POST",
         &format!("/api/v1/fay/tasks/{id}/reminder"),
         &fay,
-        Some(json!({"reminder_time": "2029-12-31T09:00:00Z", "reminder_type": "custom"})),
+        Some(json!({"reminder_time": at(YEAR), "reminder_type": "custom"})),
     );
+    let later = chrono::Utc::now() + chrono::Duration::milliseconds(YEAR - 60_000);
     dapr.wait_for("the job is scheduled", WAIT, |d| {
-        d.jobs()
-            .iter()
-            .any(|j| j.name == job_name && j.due.to_rfc3339() == "2029-12-31T09:00:00+00:00")
+        d.jobs().iter().any(|j| j.name == job_name && j.due > later) && settled(d, "activity-logs")
     })
     .await;
+    // A stale job (scheduled for an earlier time, its move not applied yet) comes now: the
+    // reminder is not fired early, and the job is put back at the reminder's time.
+    let sidecar = Sidecar::connect(&SidecarOptions {
+        endpoint: dapr.endpoint(),
+        api_token: None,
+        wait: WAIT,
+    })
+    .await
+    .unwrap();
+    let jobs = DaprJobs::new(sidecar);
+    let pending = api(
+        &server,
+        "GET",
+        &format!("/api/v1/fay/tasks/{id}"),
+        &fay,
+        None,
+    );
+    let stale = ReminderJob {
+        user_id: todo_core::ids::UserId::parse("fay").unwrap(),
+        task_id: todo_core::ids::TaskId::new(id),
+        reminder_id: todo_core::ids::ReminderId::new(pending["reminder"]["id"].as_i64().unwrap()),
+    };
+    jobs.schedule(&stale, chrono::Utc::now()).await.unwrap();
+    dapr.wait_for("the stale job came", WAIT, |d| !d.job_triggers().is_empty())
+        .await;
+    dapr.wait_for("the job is back at the reminder's time", WAIT, |d| {
+        d.jobs().iter().any(|j| j.name == job_name && j.due > later)
+    })
+    .await;
+    let task = api(
+        &server,
+        "GET",
+        &format!("/api/v1/fay/tasks/{id}"),
+        &fay,
+        None,
+    );
+    assert_eq!(
+        task["reminder"]["status"], "pending",
+        "not fired early: {task}"
+    );
     // Cancelled: the job is deleted.
     tokio::task::block_in_place(|| {
         send(
@@ -474,9 +549,9 @@ async fn dapr_standin_reminders_are_dapr_jobs_that_fire_once() {
         Some(json!({"reminder_time": at(700), "reminder_type": "custom"})),
     );
     let reminder = todo_core::ids::ReminderId::new(r["id"].as_i64().unwrap());
-    dapr.wait_for("the job fired", WAIT, |d| !d.job_triggers().is_empty())
+    dapr.wait_for("the job fired", WAIT, |d| d.job_triggers().len() == 2)
         .await;
-    let trigger = &dapr.job_triggers()[0];
+    let trigger = &dapr.job_triggers()[1];
     assert_eq!(trigger.name, job_name);
     assert_eq!(trigger.result, Ok(200));
     let task = api(
@@ -501,23 +576,15 @@ async fn dapr_standin_reminders_are_dapr_jobs_that_fire_once() {
     assert_eq!(fired["data"]["task_id"], id);
 
     // The callback again (a job scheduled twice, a retry): not pending any more: no effect.
-    let sidecar = Sidecar::connect(&SidecarOptions {
-        endpoint: dapr.endpoint(),
-        api_token: None,
-        wait: WAIT,
-    })
-    .await
-    .unwrap();
-    let jobs = DaprJobs::new(sidecar);
     let job = ReminderJob {
         user_id: todo_core::ids::UserId::parse("fay").unwrap(),
         task_id: todo_core::ids::TaskId::new(id),
         reminder_id: reminder,
     };
     jobs.schedule(&job, chrono::Utc::now()).await.unwrap();
-    dapr.wait_for("the second callback", WAIT, |d| d.job_triggers().len() == 2)
+    dapr.wait_for("the callback again", WAIT, |d| d.job_triggers().len() == 3)
         .await;
-    assert_eq!(dapr.job_triggers()[1].result, Ok(200));
+    assert_eq!(dapr.job_triggers()[2].result, Ok(200));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         dapr.published()
@@ -659,6 +726,25 @@ async fn dapr_standin_invokes_the_api_and_guards_the_sidecar_routes() {
         tokio::task::block_in_place(|| send(&server, "GET", "/dapr/subscribe", "", None));
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "UNAUTHORIZED");
+    for (method, path, body) in [
+        ("GET", "/dapr/subscribe", None),
+        ("POST", "/dapr/events/task-events", Some(json!({}))),
+        ("POST", "/job/reminder-1", Some(json!({}))),
+    ] {
+        let status = tokio::task::block_in_place(|| {
+            let agent = support::kafka::agent();
+            let url = format!("{}{path}", server.base);
+            let res = match body {
+                None => agent.get(&url).header("dapr-api-token", "wrong").call(),
+                Some(b) => agent
+                    .post(&url)
+                    .header("dapr-api-token", "sidecar-tokeX")
+                    .send_json(b),
+            };
+            res.unwrap().status().as_u16()
+        });
+        assert_eq!(status, 401, "{method} {path} with a wrong token");
+    }
     let subs = tokio::task::block_in_place(|| {
         support::kafka::agent()
             .get(&format!("{}/dapr/subscribe", server.base))

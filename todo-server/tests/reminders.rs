@@ -68,8 +68,8 @@ fn within_contract(what: &str, mut check: impl FnMut() -> bool) {
 fn a_reminder_fires_at_its_time_once() {
     let server = Server::start_in_temp_dir("todo-rem", &[("TODO_JWT_SECRET", SECRET)]);
     let tok = server.token("ann");
-    let id = task_with_reminder(&server, "ann", &tok, 800);
     let later = task_with_reminder(&server, "ann", &tok, 60_000);
+    let id = task_with_reminder(&server, "ann", &tok, 2_500);
     assert_eq!(
         sent(&server, "ann", &tok),
         Vec::<i64>::new(),
@@ -130,6 +130,45 @@ fn a_cancelled_or_moved_reminder_follows_the_change() {
         vec![moved],
         "the cancelled one never fires"
     );
+}
+
+#[test]
+fn a_due_date_reminder_moves_with_its_task() {
+    let server = Server::start_in_temp_dir("todo-rem-due", &[("TODO_JWT_SECRET", SECRET)]);
+    let tok = server.token("eve");
+    let in_ms = |ms: i64| {
+        (Utc::now() + chrono::Duration::milliseconds(ms))
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    };
+    let hour = 3_600_000;
+    let t = call(
+        &server,
+        "POST",
+        "/api/v1/eve/tasks",
+        &tok,
+        Some(json!({"title": "dentist", "due_datetime": in_ms(2 * hour)})),
+    );
+    let id = t["id"].as_i64().unwrap();
+    // Half an hour before the due time.
+    call(
+        &server,
+        "POST",
+        &format!("/api/v1/eve/tasks/{id}/reminder"),
+        &tok,
+        Some(json!({"reminder_time": in_ms(2 * hour - hour / 2), "reminder_type": "due_date"})),
+    );
+    // The appointment moves to half an hour and two seconds from now: the reminder follows.
+    let moved = call(
+        &server,
+        "PUT",
+        &format!("/api/v1/eve/tasks/{id}"),
+        &tok,
+        Some(json!({"due_datetime": in_ms(hour / 2 + 2_000)})),
+    );
+    assert_eq!(moved["reminder"]["status"], "pending", "{moved}");
+    within_contract("the moved reminder fired", || {
+        sent(&server, "eve", &tok) == vec![id]
+    });
 }
 
 #[test]

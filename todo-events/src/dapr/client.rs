@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use dapr::client::{ApiTokenInterceptor, ClientOptions};
+use dapr::client::ApiTokenInterceptor;
 use dapr::dapr::proto::runtime::v1::dapr_client::DaprClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -21,25 +21,6 @@ pub struct SidecarOptions {
     pub api_token: Option<String>,
     /// How long [`Sidecar::connect`] waits for the sidecar to answer.
     pub wait: Duration,
-}
-
-impl SidecarOptions {
-    /// What the sidecar's injector tells the app: `DAPR_GRPC_ENDPOINT`, or `DAPR_GRPC_PORT` on
-    /// 127.0.0.1, and `DAPR_API_TOKEN` (the `dapr` crate's reading of them).
-    ///
-    /// # Errors
-    /// A variable has a value that cannot be used.
-    pub fn from_env(wait: Duration) -> Result<Self, DaprError> {
-        let opts = ClientOptions::from_env().map_err(|e| DaprError::Connect {
-            endpoint: "(from DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT)".to_owned(),
-            reason: e.to_string(),
-        })?;
-        Ok(SidecarOptions {
-            endpoint: opts.address().to_owned(),
-            api_token: opts.api_token().map(str::to_owned),
-            wait,
-        })
-    }
 }
 
 /// A connection to the Dapr sidecar (cheap to clone: one HTTP/2 channel).

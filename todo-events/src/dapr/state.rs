@@ -10,7 +10,12 @@
 //! read, and the document's Dapr etag makes that check atomic with the write. Every write sets
 //! Dapr's `ttlInSeconds` to the retention, and reads also hide expired documents.
 //!
-//! User ids cannot contain `/`, so the first `/` after the prefix ends the user id.
+//! User ids cannot contain `/`, so the first `/` after the prefix ends the user id; `%` and
+//! `|` are percent-encoded in keys (Dapr reserves `||` as its key-prefix separator).
+//!
+//! A transaction that loses a race fails with `Aborted` on some stores and `Internal` on others
+//! (daprd wraps every transaction failure): whatever the code, a failed write reads both keys
+//! again, and if either changed under it, it was a conflict and is tried again.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -111,6 +116,20 @@ impl DaprConversations {
         Ok(())
     }
 
+    /// Whether the document or the user's index changed since they were read with these etags
+    /// (so a failed transaction lost a race rather than failed).
+    async fn raced(
+        &self,
+        key: &str,
+        doc_etag: &Option<String>,
+        user: &UserId,
+        index_etag: &Option<String>,
+    ) -> Result<bool, StoreError> {
+        let doc: Read<Value> = self.read(key).await.map_err(store_error)?;
+        let index: Read<Value> = self.read(&index_key(user)).await.map_err(store_error)?;
+        Ok(&doc.etag != doc_etag || &index.etag != index_etag)
+    }
+
     async fn live(&self, key: &str, now: DateTime<Utc>) -> Result<Read<Record>, DaprError> {
         let mut read: Read<Record> = self.read(key).await?;
         if read
@@ -125,11 +144,24 @@ impl DaprConversations {
 }
 
 fn doc_key(user: &UserId, id: &ConversationId) -> String {
-    format!("conversation/{}/{}", user.as_str(), id.as_str())
+    format!(
+        "conversation/{}/{}",
+        key_part(user.as_str()),
+        key_part(id.as_str())
+    )
 }
 
 fn index_key(user: &UserId) -> String {
-    format!("conversations/{}", user.as_str())
+    format!("conversations/{}", key_part(user.as_str()))
+}
+
+/// A part of a state key: `%` and `|` percent-encoded (`||` is not allowed in Dapr keys).
+fn key_part(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(['%', '|']) {
+        s.replace('%', "%25").replace('|', "%7C").into()
+    } else {
+        s.into()
+    }
 }
 
 /// An upsert (with the etag read, or "must not exist yet" when there was none and `guard`).
@@ -138,9 +170,10 @@ fn upsert(
     value: &impl Serialize,
     etag: Option<String>,
     guard: bool,
-) -> TransactionalStateOperation {
-    let value = serde_json::to_vec(value).unwrap_or_default();
-    TransactionalStateOperation {
+) -> Result<TransactionalStateOperation, StoreError> {
+    let value = serde_json::to_vec(value)
+        .map_err(|e| StoreError::Other(format!("state {key} cannot be encoded: {e}")))?;
+    Ok(TransactionalStateOperation {
         operation_type: "upsert".to_owned(),
         request: Some(StateItem {
             key,
@@ -155,7 +188,7 @@ fn upsert(
                 CONVERSATION_RETENTION.num_seconds().to_string(),
             )]),
         }),
-    }
+    })
 }
 
 fn delete(key: String, etag: Option<String>) -> TransactionalStateOperation {
@@ -242,14 +275,16 @@ impl ConversationStore for DaprConversations {
                 doc: doc.clone(),
             };
             let ops = vec![
-                upsert(key.clone(), &record, doc_etag, false),
-                upsert(index_key(user), &ids, index.etag, true),
+                upsert(key.clone(), &record, doc_etag, false)?,
+                upsert(index_key(user), &ids, index.etag.clone(), true)?,
             ];
             match self.transact(ops).await {
                 Ok(()) => return Ok(PutOutcome::Written { etag: version }),
                 // Another writer got there first: read again (a changed document fails the
                 // precondition then; a changed index is merged).
-                Err(e) if e.is_etag_mismatch() => continue,
+                Err(e) if self.raced(&key, &current.etag, user, &index.etag).await? => {
+                    tracing::debug!(error = %e, "conversation write raced; trying again");
+                }
                 Err(e) => return Err(store_error(e)),
             }
         }
@@ -273,15 +308,17 @@ impl ConversationStore for DaprConversations {
                 return Ok(DeleteOutcome::PreconditionFailed);
             }
             let index: Read<Index> = self.read(&index_key(user)).await.map_err(store_error)?;
-            let mut ops = vec![delete(key.clone(), current.etag)];
+            let mut ops = vec![delete(key.clone(), current.etag.clone())];
             if index.value.is_some() {
                 let mut ids = pruned(index.value, now);
                 ids.remove(id.as_str());
-                ops.push(upsert(index_key(user), &ids, index.etag, true));
+                ops.push(upsert(index_key(user), &ids, index.etag.clone(), true)?);
             }
             match self.transact(ops).await {
                 Ok(()) => return Ok(DeleteOutcome::Deleted),
-                Err(e) if e.is_etag_mismatch() => continue,
+                Err(e) if self.raced(&key, &current.etag, user, &index.etag).await? => {
+                    tracing::debug!(error = %e, "conversation delete raced; trying again");
+                }
                 Err(e) => return Err(store_error(e)),
             }
         }

@@ -4,7 +4,10 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use todo_core::ports::{Clock, IdSource, Store};
@@ -25,29 +28,55 @@ pub const APP_TOKEN_HEADER: &str = "dapr-api-token";
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-/// The Dapr side of the state, if Dapr is configured and the caller is the sidecar.
-fn inbound<'a, S, C, I>(st: &'a AppState<S, C, I>, headers: &HeaderMap) -> Result<&'a DaprInbound> {
+/// Who called: the peer address, when the server was started with connection info.
+pub type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+/// The Dapr side of the state, if Dapr is configured and the caller is the sidecar: with
+/// `APP_API_TOKEN`, a call carrying it in `dapr-api-token`; without, a call from the loopback
+/// interface (the sidecar shares the pod's network), so that these routes, served on the API's
+/// port, cannot be called from outside to fire reminders or forge events.
+fn inbound<'a, S, C, I>(
+    st: &'a AppState<S, C, I>,
+    headers: &HeaderMap,
+    peer: &Peer,
+) -> Result<&'a DaprInbound> {
     let dapr = st
         .dapr
         .as_deref()
         .ok_or_else(|| ApiError::not_found("Dapr is not configured on this server"))?;
-    if let Some(token) = &dapr.app_api_token {
-        let given = headers.get(APP_TOKEN_HEADER).map(|v| v.as_bytes());
-        if given != Some(token.as_bytes()) {
-            return Err(ApiError::unauthorized(format!(
-                "a valid {APP_TOKEN_HEADER} header is required"
-            )));
-        }
+    let allowed = match &dapr.app_api_token {
+        Some(token) => headers
+            .get(APP_TOKEN_HEADER)
+            .is_some_and(|given| same_secret(given.as_bytes(), token.as_bytes())),
+        None => peer
+            .as_ref()
+            .is_some_and(|Extension(ConnectInfo(addr))| addr.ip().is_loopback()),
+    };
+    if !allowed {
+        return Err(ApiError::unauthorized(format!(
+            "only the Dapr sidecar may call this: a valid {APP_TOKEN_HEADER} header (APP_API_TOKEN), or a call from the loopback interface when none is configured"
+        )));
     }
     Ok(dapr)
+}
+
+/// Equal secrets, compared in time that does not depend on where they differ.
+fn same_secret(given: &[u8], want: &[u8]) -> bool {
+    given.len() == want.len()
+        && given
+            .iter()
+            .zip(want)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// `GET /dapr/subscribe`: the programmatic subscriptions.
 pub async fn subscribe<S, C, I>(
     State(st): State<AppState<S, C, I>>,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response> {
-    Ok(Json(&inbound(&st, &headers)?.subscriptions).into_response())
+    Ok(Json(&inbound(&st, &headers, &peer)?.subscriptions).into_response())
 }
 
 /// `POST /dapr/events/{topic}`: one CloudEvents delivery, handled by the topic's consumer.
@@ -55,6 +84,7 @@ pub async fn subscribe<S, C, I>(
 pub async fn deliver<S, C, I>(
     State(st): State<AppState<S, C, I>>,
     Path(topic): Path<String>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response>
@@ -63,7 +93,7 @@ where
     C: Clock + 'static,
     I: IdSource + 'static,
 {
-    let dapr = inbound(&st, &headers)?;
+    let dapr = inbound(&st, &headers, &peer)?;
     let topic = Topic::parse(&topic)
         .ok()
         .filter(|t| dapr.subscriptions.iter().any(|s| s.topic == t.name()))
@@ -122,6 +152,7 @@ where
 pub async fn job<S, C, I>(
     State(st): State<AppState<S, C, I>>,
     Path(name): Path<String>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response>
@@ -130,7 +161,7 @@ where
     C: Clock + 'static,
     I: IdSource + 'static,
 {
-    let dapr = inbound(&st, &headers)?;
+    let dapr = inbound(&st, &headers, &peer)?;
     let job = ReminderJob::of_callback(&name, &body).map_err(|e| {
         dapr.job_callbacks.with_label_values(&["rejected"]).inc();
         ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", e.to_string())
@@ -140,13 +171,23 @@ where
         .fire_reminder(&job.user_id, job.reminder_id)
         .await
     {
-        Ok(fired) => {
-            let outcome = if fired { "fired" } else { "not_pending" };
-            dapr.job_callbacks.with_label_values(&[outcome]).inc();
-            if fired {
-                dapr.bus.wake();
+        Ok(true) => {
+            dapr.job_callbacks.with_label_values(&["fired"]).inc();
+            dapr.bus.wake();
+            Ok(Json(serde_json::json!({ "status": "fired" })).into_response())
+        }
+        // Not pending any more, or moved later since the job was scheduled (its activity event
+        // not applied yet): put the task's job in step with its reminder now.
+        Ok(false) => {
+            dapr.job_callbacks.with_label_values(&["skipped"]).inc();
+            let sync = ReminderJobSync {
+                service: st.service.clone(),
+                jobs: dapr.jobs.clone(),
+            };
+            if let Err(e) = sync.sync(&job.user_id, job.task_id).await {
+                tracing::warn!(job = %name, error = %e, "dapr: the reminder job could not be put in step");
             }
-            Ok(Json(serde_json::json!({ "status": outcome })).into_response())
+            Ok(Json(serde_json::json!({ "status": "skipped" })).into_response())
         }
         Err(e) => {
             dapr.job_callbacks.with_label_values(&["failed"]).inc();

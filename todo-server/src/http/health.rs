@@ -53,7 +53,8 @@ where
             .into_response();
     }
     let Some(dapr) = &state.dapr else {
-        return Json(json!({"status": "ready", "database": "ok"})).into_response();
+        return Json(json!({"status": "ready", "database": "ok", "sidecar": "none"}))
+            .into_response();
     };
     match dapr.sidecar.app_id().await {
         Ok(_) => {

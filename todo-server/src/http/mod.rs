@@ -26,6 +26,7 @@ pub mod health;
 pub mod observe;
 pub mod openapi;
 pub mod ratelimit;
+pub mod realtime;
 pub mod tags;
 pub mod tasks;
 
@@ -70,6 +71,9 @@ pub struct AppState<S, C, I> {
     /// The Dapr side, when Dapr is configured: the sidecar's routes and the conversations in
     /// the Dapr state store.
     pub dapr: Option<Arc<DaprInbound>>,
+    /// The real-time push (WebSocket and SSE), when the app has an event bus; without it the
+    /// real-time routes answer 503.
+    pub realtime: Option<Arc<realtime::Realtime>>,
 }
 
 impl<S, C, I> Clone for AppState<S, C, I> {
@@ -81,6 +85,7 @@ impl<S, C, I> Clone for AppState<S, C, I> {
             metrics: self.metrics.clone(),
             rate_limit: self.rate_limit.clone(),
             dapr: self.dapr.clone(),
+            realtime: self.realtime.clone(),
         }
     }
 }
@@ -96,6 +101,7 @@ impl<S, C, I> AppState<S, C, I> {
             metrics: Metrics::new(),
             rate_limit: None,
             dapr: None,
+            realtime: None,
         }
     }
 
@@ -103,6 +109,19 @@ impl<S, C, I> AppState<S, C, I> {
     #[must_use]
     pub fn with_dapr(mut self, dapr: DaprInbound) -> Self {
         self.dapr = Some(Arc::new(dapr));
+        self
+    }
+
+    /// Pushes the events of `bus` to real-time clients (WebSocket and SSE, [`realtime`]).
+    #[must_use]
+    pub fn with_bus(self, bus: crate::bus::EventBus) -> Self {
+        self.with_realtime(realtime::Realtime::new(bus))
+    }
+
+    /// Pushes events to real-time clients as `realtime` is set up (e.g. a shorter ping).
+    #[must_use]
+    pub fn with_realtime(mut self, realtime: realtime::Realtime) -> Self {
+        self.realtime = Some(Arc::new(realtime));
         self
     }
 
@@ -214,6 +233,10 @@ where
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz::<S, C, I>))
         .route("/metrics", get(observe::metrics::<S, C, I>))
+        .route("/api/ws/{user_id}", get(realtime::websocket::<S, C, I>))
+        .route("/api/v1/ws/{user_id}", get(realtime::websocket::<S, C, I>))
+        .route("/api/v1/{user_id}/events", get(realtime::events::<S, C, I>))
+        .route("/api/{user_id}/events", get(realtime::events::<S, C, I>))
         .route(openapi::OPENAPI_PATH, get(openapi::openapi_json))
         .route(openapi::DOCS_PATH, get(openapi::docs_index))
         .route("/docs/", get(openapi::docs_index))

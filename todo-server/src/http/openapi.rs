@@ -292,7 +292,7 @@ pub struct Liveness {
     pub status: String,
 }
 
-/// `GET /readyz`: `{"status": "ready", "database": "ok"}` (and `"sidecar": "ok"` with Dapr).
+/// `GET /readyz`: `{"status": "ready", "database": "ok", "sidecar": "ok" | "none"}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Readiness {
@@ -302,9 +302,9 @@ pub struct Readiness {
     /// `ok`.
     #[schema(example = "ok")]
     pub database: String,
-    /// `ok`: the Dapr sidecar answers (only when Dapr is configured).
-    #[schema(example = "ok")]
-    pub sidecar: Option<String>,
+    /// `ok`: the Dapr sidecar answers; `none`: Dapr is not configured.
+    #[schema(example = "none")]
+    pub sidecar: String,
 }
 
 /// A task's priority.

@@ -1,0 +1,976 @@
+//! Real time: a user's task updates and reminders pushed as they happen, over WebSocket
+//! (`WS /api/ws/{user_id}?token=`, also `/api/v1/ws/...`) and as Server-Sent Events
+//! (`GET /api/v1/{user_id}/events`, also `/api/{user_id}/events`). `docs/realtime.md` is the
+//! protocol for clients.
+//!
+//! - Auth happens before the upgrade (401 / 400 / 403 in the contract's error format); the
+//!   routes answer 503 `UNAVAILABLE` when the app has no event bus ([`super::AppState::with_bus`]).
+//! - One dispatcher task per process reads the [`EventBus`] and hands each event of channel
+//!   `task-updates` or `reminders` to the bounded queues ([`QUEUE_CAPACITY`]) of its user's
+//!   connections, serialized once. A connection whose queue is full is dropped from the hub:
+//!   it is told to `resync` and closed, so a slow client never holds up the others.
+//! - Resuming (`?since=<event_id>`, `Last-Event-ID`): the connection joins the hub first, then
+//!   reads the user's events after `since` from the store's outbox, sends them, and skips the
+//!   live events it already replayed, so nothing is missed and nothing comes twice. An unknown
+//!   (or pruned) `since`, or more than [`MAX_REPLAY`] missed events, gets a `resync` instead.
+
+use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use todo_core::error::StoreError;
+use todo_core::ids::{EventId, ReminderId, TaskId, UserId};
+use todo_core::model::format_instant;
+use todo_core::ports::{Clock, IdSource, Store};
+use todo_events::payload::EventData;
+use todo_events::{EventEnvelope, Topic};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::Instant;
+
+use super::AppState;
+use super::auth::AuthError;
+use super::error::ApiError;
+use crate::bus::EventBus;
+
+/// How often the server pings a WebSocket client; a client that sent nothing (not even a
+/// pong) for two intervals is closed as dead.
+pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// How many messages may wait for one connection; beyond that the client is too slow: it is
+/// told to `resync` and closed.
+pub const QUEUE_CAPACITY: usize = 256;
+/// The most missed events a resuming client is sent; beyond that it must `resync`.
+pub const MAX_REPLAY: usize = 10_000;
+/// How often an idle SSE stream sends a keep-alive comment.
+pub const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// A write to a WebSocket that takes longer than this ends the connection.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Events read from the store per replay query.
+const REPLAY_PAGE: u32 = 1000;
+/// The largest accepted client message (subscribe/unsubscribe are tiny).
+const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+/// Per-socket read buffer: small, since clients send little (tungstenite's default is 128 KiB
+/// per socket, which 10,000 sockets cannot afford).
+const READ_BUFFER: usize = 4 * 1024;
+/// A socket whose unsent output exceeds this is failed (its client is not reading).
+const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+
+/// A channel a client can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Task events: `task-created`, `task-updated`, `task-completed`, `task-deleted`.
+    TaskUpdates,
+    /// `reminder` messages (the `reminder-triggered` events).
+    Reminders,
+}
+
+impl Channel {
+    /// Both channels.
+    pub const ALL: [Channel; 2] = [Channel::TaskUpdates, Channel::Reminders];
+
+    /// The channel's name on the wire (the Kafka topic it is fed from).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Channel::TaskUpdates => todo_events::topic::TASK_UPDATES,
+            Channel::Reminders => todo_events::topic::REMINDERS,
+        }
+    }
+
+    /// The channel of a name, if any.
+    pub fn parse(name: &str) -> Option<Channel> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The channel an event is pushed on, if any (activity-log events are not pushed).
+    pub fn of(event: &EventEnvelope) -> Option<Channel> {
+        let topics = event.topics();
+        if topics.contains(&Topic::TaskUpdates) {
+            Some(Channel::TaskUpdates)
+        } else if topics.contains(&Topic::Reminders) {
+            Some(Channel::Reminders)
+        } else {
+            None
+        }
+    }
+
+    const fn bit(self) -> u8 {
+        match self {
+            Channel::TaskUpdates => 1,
+            Channel::Reminders => 2,
+        }
+    }
+}
+
+/// A set of channels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Channels(u8);
+
+impl Channels {
+    const ALL: Channels = Channels(3);
+    fn contains(self, c: Channel) -> bool {
+        self.0 & c.bit() != 0
+    }
+    fn insert(&mut self, c: Channel) {
+        self.0 |= c.bit();
+    }
+    fn remove(&mut self, c: Channel) {
+        self.0 &= !c.bit();
+    }
+    fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    fn names(self) -> Vec<&'static str> {
+        Channel::ALL
+            .into_iter()
+            .filter(|c| self.contains(*c))
+            .map(Channel::name)
+            .collect()
+    }
+}
+
+/// One event as pushed to clients: serialized once, shared by every connection of its user.
+#[derive(Debug, Clone)]
+pub struct Push {
+    /// The event's id (the SSE `id:`, and what `since` names).
+    pub event_id: EventId,
+    /// Its channel.
+    pub channel: Channel,
+    /// The message's `event_type` (`reminder` for `reminder-triggered`).
+    pub event_type: &'static str,
+    /// The message: `{"event_type","event_id","data","timestamp"}`.
+    pub text: Utf8Bytes,
+}
+
+/// A message's envelope on the wire.
+#[derive(Serialize)]
+struct Frame<'a, D: Serialize> {
+    event_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<EventId>,
+    data: D,
+    timestamp: String,
+}
+
+/// The plan's reminder message data.
+#[derive(Serialize)]
+struct ReminderData<'a> {
+    reminder_id: ReminderId,
+    task_id: TaskId,
+    task_title: &'a str,
+    due_datetime: Option<String>,
+}
+
+impl Push {
+    /// The message of an event, or `None` when the event is on no channel.
+    pub fn from_envelope(event: &EventEnvelope) -> Option<Push> {
+        let channel = Channel::of(event)?;
+        let timestamp = format_instant(event.timestamp);
+        let (event_type, json) = match &event.data {
+            EventData::ReminderTriggered(r) => {
+                let data = ReminderData {
+                    reminder_id: r.reminder_id,
+                    task_id: r.task_id,
+                    task_title: r.task_title.as_str(),
+                    due_datetime: r.task_due_datetime.map(format_instant),
+                };
+                (
+                    "reminder",
+                    to_json("reminder", Some(event.event_id), data, timestamp),
+                )
+            }
+            data => {
+                let t = event.event_type().as_str();
+                (t, to_json(t, Some(event.event_id), data, timestamp))
+            }
+        };
+        Some(Push {
+            event_id: event.event_id,
+            channel,
+            event_type,
+            text: Utf8Bytes::from(json?),
+        })
+    }
+}
+
+fn to_json<D: Serialize>(
+    event_type: &str,
+    event_id: Option<EventId>,
+    data: D,
+    timestamp: String,
+) -> Option<String> {
+    let frame = Frame {
+        event_type,
+        event_id,
+        data,
+        timestamp,
+    };
+    match serde_json::to_string(&frame) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(error = %e, event_type, "realtime: cannot serialize a message");
+            None
+        }
+    }
+}
+
+/// A control message (`error`, `resync`, `subscribed`), without `event_id`.
+fn control(event_type: &str, data: Value) -> String {
+    to_json(event_type, None, data, format_instant(chrono::Utc::now())).unwrap_or_default()
+}
+
+/// The `error` message: `{"event_type":"error","data":{"code","message"},"timestamp"}`.
+fn error_message(message: &str) -> String {
+    control(
+        "error",
+        serde_json::json!({ "code": "INVALID_MESSAGE", "message": message }),
+    )
+}
+
+/// Why a client must resync (reload its state over REST and reconnect without `since`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resync {
+    /// `since` is not one of the user's events in the retained outbox.
+    UnknownSince,
+    /// More than [`MAX_REPLAY`] events were missed.
+    TooFarBehind,
+    /// The connection's queue overflowed: the client did not keep up.
+    TooSlow,
+}
+
+impl Resync {
+    fn reason(self) -> &'static str {
+        match self {
+            Resync::UnknownSince => "unknown_since",
+            Resync::TooFarBehind => "too_far_behind",
+            Resync::TooSlow => "too_slow",
+        }
+    }
+    fn message(self) -> String {
+        let text = match self {
+            Resync::UnknownSince => {
+                "the event to resume from is unknown or no longer retained; reload and reconnect without since"
+            }
+            Resync::TooFarBehind => {
+                "too many events were missed to replay them; reload and reconnect without since"
+            }
+            Resync::TooSlow => {
+                "the connection fell too far behind and is closed; reload and reconnect"
+            }
+        };
+        control(
+            "resync",
+            serde_json::json!({ "reason": self.reason(), "message": text }),
+        )
+    }
+}
+
+/// One user's connections: id and the sending side of its bounded queue.
+type Queues = Vec<(u64, mpsc::Sender<Push>)>;
+
+/// The connections of every user, each with its bounded queue.
+#[derive(Debug, Default)]
+struct Hub {
+    conns: Mutex<HashMap<UserId, Queues>>,
+    next_id: AtomicU64,
+    /// The count of open connections (for the log and the tests).
+    open: AtomicU64,
+}
+
+impl Hub {
+    /// Hands `push` to every connection of `user`; a full or closed queue drops the connection
+    /// (its receiver then sees the end of the queue: a full one resyncs).
+    fn deliver(&self, user: &UserId, push: &Push) {
+        let Ok(mut conns) = self.conns.lock() else {
+            return;
+        };
+        let Some(list) = conns.get_mut(user) else {
+            return;
+        };
+        list.retain(|(_, tx)| tx.try_send(push.clone()).is_ok());
+        if list.is_empty() {
+            conns.remove(user);
+        }
+    }
+
+    /// Drops every connection from the hub: each resyncs (the dispatcher lost events).
+    fn drop_all(&self) {
+        if let Ok(mut conns) = self.conns.lock() {
+            conns.clear();
+        }
+    }
+
+    fn unregister(&self, user: &UserId, id: u64) {
+        if let Ok(mut conns) = self.conns.lock()
+            && let Some(list) = conns.get_mut(user)
+        {
+            list.retain(|(i, _)| *i != id);
+            if list.is_empty() {
+                conns.remove(user);
+            }
+        }
+    }
+}
+
+/// The real-time side of the app: the bus it listens to and the connections it feeds.
+#[derive(Debug)]
+pub struct Realtime {
+    bus: EventBus,
+    hub: Arc<Hub>,
+    dispatcher: OnceLock<()>,
+    ping_interval: Duration,
+    queue_capacity: usize,
+    stop: watch::Sender<bool>,
+}
+
+impl Realtime {
+    /// Pushes the events of `bus` ([`PING_INTERVAL`], [`QUEUE_CAPACITY`]).
+    pub fn new(bus: EventBus) -> Self {
+        Realtime {
+            bus,
+            hub: Arc::new(Hub::default()),
+            dispatcher: OnceLock::new(),
+            ping_interval: PING_INTERVAL,
+            queue_capacity: QUEUE_CAPACITY,
+            stop: watch::channel(false).0,
+        }
+    }
+
+    /// Pings WebSocket clients every `interval` instead (tests).
+    #[must_use]
+    pub fn with_ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// Lets `capacity` messages wait per connection instead (tests).
+    #[must_use]
+    pub fn with_queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// Ends every real-time connection (WebSocket close 1001, SSE stream end) and refuses new
+    /// ones: call it on shutdown, since open streams would otherwise hold the graceful
+    /// shutdown until their clients leave.
+    pub fn shutdown(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// How many connections are subscribed right now.
+    pub fn open_connections(&self) -> u64 {
+        self.hub.open.load(Ordering::Relaxed)
+    }
+
+    /// Joins the hub: from now on every event of `user` lands in the returned queue. Starts
+    /// the dispatcher on first use (it subscribes to the bus before this returns).
+    fn register(&self, user: &UserId) -> Registration {
+        self.dispatcher.get_or_init(|| {
+            let hub = Arc::clone(&self.hub);
+            let rx = self.bus.subscribe();
+            tokio::spawn(dispatch(hub, rx));
+        });
+        let (tx, rx) = mpsc::channel(self.queue_capacity);
+        let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut conns) = self.hub.conns.lock() {
+            conns.entry(user.clone()).or_default().push((id, tx));
+        }
+        self.hub.open.fetch_add(1, Ordering::Relaxed);
+        Registration {
+            hub: Arc::clone(&self.hub),
+            user: user.clone(),
+            id,
+            rx,
+        }
+    }
+}
+
+/// Reads the bus and hands every pushed event to its user's connections.
+async fn dispatch(hub: Arc<Hub>, mut rx: broadcast::Receiver<Arc<EventEnvelope>>) {
+    loop {
+        match rx.recv().await {
+            Ok(event) => {
+                if let Some(push) = Push::from_envelope(&event) {
+                    hub.deliver(event.user_id(), &push);
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(
+                    missed = n,
+                    "realtime: the dispatcher fell behind the bus; every client resyncs"
+                );
+                hub.drop_all();
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                hub.drop_all();
+                return;
+            }
+        }
+    }
+}
+
+/// A connection's place in the hub; leaves it when dropped.
+struct Registration {
+    hub: Arc<Hub>,
+    user: UserId,
+    id: u64,
+    rx: mpsc::Receiver<Push>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.unregister(&self.user, self.id);
+        self.hub.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What a resuming client is sent first.
+enum Replay {
+    /// The missed events, oldest first.
+    Events(Vec<Push>),
+    /// Nothing can be replayed: the client must resync.
+    Resync(Resync),
+}
+
+/// The user's pushed events after `since`, from the store's outbox.
+async fn replay<S: Store>(store: &S, user: &UserId, since: EventId) -> Result<Replay, StoreError> {
+    let mut out = Vec::new();
+    let mut after = since;
+    loop {
+        let Some(page) = store.user_events_after(user, after, REPLAY_PAGE).await? else {
+            // Pruned between two pages, or never known.
+            return Ok(Replay::Resync(Resync::UnknownSince));
+        };
+        let n = page.len();
+        for entry in page {
+            after = entry.event.id;
+            match EventEnvelope::from_domain(&entry.event) {
+                Ok(event) => out.extend(Push::from_envelope(&event)),
+                Err(e) => tracing::error!(
+                    seq = entry.seq,
+                    error = %e,
+                    "realtime: an outbox event breaks the contract; not replayed"
+                ),
+            }
+        }
+        if out.len() > MAX_REPLAY {
+            return Ok(Replay::Resync(Resync::TooFarBehind));
+        }
+        if n < REPLAY_PAGE as usize {
+            return Ok(Replay::Events(out));
+        }
+    }
+}
+
+/// Forwards live events once, after a replay: the ids already replayed are skipped (each at
+/// most once, then forgotten).
+#[derive(Default)]
+struct Dedup(HashSet<EventId>);
+
+impl Dedup {
+    fn fresh(&mut self, id: EventId) -> bool {
+        self.0.is_empty() || !self.0.remove(&id)
+    }
+}
+
+/// The parameters of the WebSocket route.
+#[derive(Debug, Deserialize)]
+pub struct WsParams {
+    /// The JWT (browsers cannot set headers on a WebSocket).
+    pub token: Option<String>,
+    /// Resume after this event id.
+    pub since: Option<String>,
+}
+
+/// The parameters of the SSE route.
+#[derive(Debug, Deserialize)]
+pub struct SseParams {
+    /// The JWT, for `EventSource` (which cannot set headers); `Authorization: Bearer` wins.
+    pub token: Option<String>,
+    /// Resume after this event id (`Last-Event-ID` wins).
+    pub since: Option<String>,
+    /// Comma-separated channels (default: both).
+    pub channels: Option<String>,
+}
+
+/// Checks the token (401) and that the path names its user (400 invalid, 403 another).
+fn authenticate(
+    auth: &super::AuthConfig,
+    token: Option<&str>,
+    raw_user: &str,
+) -> Result<UserId, ApiError> {
+    let token = token
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("missing token"))?;
+    let user = auth.verify(token).map_err(|e| match e {
+        AuthError::Expired => ApiError::unauthorized("the token has expired"),
+        _ => ApiError::unauthorized("the token is invalid"),
+    })?;
+    let path_user = UserId::parse(raw_user)
+        .map_err(|e| ApiError::validation(StatusCode::BAD_REQUEST, &e.into()))?;
+    if path_user != user {
+        return Err(ApiError::forbidden());
+    }
+    Ok(user)
+}
+
+fn parse_since(raw: Option<&str>, field: &'static str) -> Result<Option<EventId>, ApiError> {
+    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    uuid::Uuid::parse_str(raw)
+        .map(|u| Some(EventId::new(u)))
+        .map_err(|_| {
+            let mut e = ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                format!("{field} must be an event id (a UUID)"),
+            );
+            e.details = serde_json::json!({ "field": field });
+            e
+        })
+}
+
+fn unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "UNAVAILABLE",
+        "real-time updates are not available on this server",
+    )
+}
+
+fn realtime_of<S, C, I>(state: &AppState<S, C, I>) -> Result<Arc<Realtime>, ApiError> {
+    match &state.realtime {
+        Some(rt) if !*rt.stop.borrow() => Ok(Arc::clone(rt)),
+        _ => Err(unavailable()),
+    }
+}
+
+/// `WS /api/ws/{user_id}?token=&since=`: authenticates, then upgrades to the push protocol.
+pub async fn websocket<S, C, I>(
+    State(state): State<AppState<S, C, I>>,
+    Path(user_id): Path<String>,
+    Query(params): Query<WsParams>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError>
+where
+    S: Store + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+{
+    let user = authenticate(&state.auth, params.token.as_deref(), &user_id)?;
+    let since = parse_since(params.since.as_deref(), "since")?;
+    let rt = realtime_of(&state)?;
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(rejection) => {
+            let status = rejection.status();
+            return Err(ApiError::new(
+                status,
+                if status.is_client_error() {
+                    "BAD_REQUEST"
+                } else {
+                    "INTERNAL"
+                },
+                rejection.body_text(),
+            ));
+        }
+    };
+    let service = Arc::clone(&state.service);
+    Ok(upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            let store = service.store();
+            Session::new(socket, &rt, user, since).run(store).await;
+        }))
+}
+
+/// What a client may send.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "lowercase", deny_unknown_fields)]
+enum ClientMessage {
+    Subscribe { channels: Vec<String> },
+    Unsubscribe { channels: Vec<String> },
+}
+
+/// Why a client message was refused.
+enum Refused {
+    /// Not JSON, or not one of the messages: the connection is closed (1008).
+    Malformed(String),
+    /// Well-formed, but naming an unknown channel: the connection stays open.
+    UnknownChannel(String),
+}
+
+fn parse_client(text: &str) -> Result<(bool, Channels), Refused> {
+    let msg: ClientMessage = serde_json::from_str(text).map_err(|e| {
+        Refused::Malformed(format!(
+            "expected {{\"action\":\"subscribe\"|\"unsubscribe\",\"channels\":[...]}}: {e}"
+        ))
+    })?;
+    let (subscribe, names) = match msg {
+        ClientMessage::Subscribe { channels } => (true, channels),
+        ClientMessage::Unsubscribe { channels } => (false, channels),
+    };
+    let mut set = Channels::default();
+    for name in &names {
+        let c = Channel::parse(name).ok_or_else(|| {
+            Refused::UnknownChannel(format!(
+                "unknown channel {name:?}; the channels are \"task-updates\" and \"reminders\""
+            ))
+        })?;
+        set.insert(c);
+    }
+    Ok((subscribe, set))
+}
+
+/// One WebSocket connection.
+struct Session<'a> {
+    socket: WebSocket,
+    rt: &'a Realtime,
+    user: UserId,
+    since: Option<EventId>,
+    channels: Channels,
+    live: Option<Registration>,
+    dedup: Dedup,
+}
+
+/// How a session ends.
+enum End {
+    /// Close with this code and reason.
+    Close(u16, &'static str),
+    /// The peer is gone (or a write failed): nothing more to send.
+    Gone,
+}
+
+impl<'a> Session<'a> {
+    fn new(socket: WebSocket, rt: &'a Realtime, user: UserId, since: Option<EventId>) -> Self {
+        Session {
+            socket,
+            rt,
+            user,
+            since,
+            channels: Channels::default(),
+            live: None,
+            dedup: Dedup::default(),
+        }
+    }
+
+    async fn run<S: Store>(mut self, store: &S) {
+        let end = self.serve(store).await;
+        if let End::Close(code, reason) = end {
+            let frame = CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            };
+            let _ = self.send(Message::Close(Some(frame))).await;
+        }
+    }
+
+    async fn serve<S: Store>(&mut self, store: &S) -> End {
+        let period = self.rt.ping_interval;
+        let mut ping = tokio::time::interval_at(Instant::now() + period, period);
+        let mut heard = Instant::now();
+        let mut stop = self.rt.stop.subscribe();
+        loop {
+            tokio::select! {
+                msg = self.socket.recv() => {
+                    let Some(Ok(msg)) = msg else { return End::Gone };
+                    heard = Instant::now();
+                    match msg {
+                        Message::Text(text) => {
+                            if let Some(end) = self.on_text(store, text.as_str()).await {
+                                return end;
+                            }
+                        }
+                        Message::Binary(_) => {
+                            let text = error_message("binary messages are not accepted; send JSON text");
+                            if !self.send_text(text).await {
+                                return End::Gone;
+                            }
+                            return End::Close(close_code::POLICY, "invalid message");
+                        }
+                        Message::Ping(_) | Message::Pong(_) => {}
+                        Message::Close(_) => return End::Gone,
+                    }
+                }
+                push = next_live(self.live.as_mut()) => {
+                    let Some(push) = push else {
+                        if !self.send_text(Resync::TooSlow.message()).await {
+                            return End::Gone;
+                        }
+                        return End::Close(close_code::AGAIN, "resync");
+                    };
+                    if self.dedup.fresh(push.event_id) && self.channels.contains(push.channel)
+                        && !self.send(Message::Text(push.text)).await
+                    {
+                        return End::Gone;
+                    }
+                }
+                _ = ping.tick() => {
+                    if heard.elapsed() > period * 2 {
+                        return End::Close(close_code::AWAY, "no pong");
+                    }
+                    if !self.send(Message::Ping(Default::default())).await {
+                        return End::Gone;
+                    }
+                }
+                () = stopped(&mut stop) => return End::Close(close_code::AWAY, "server shutting down"),
+            }
+        }
+    }
+
+    /// Handles a text message; `Some` ends the session.
+    async fn on_text<S: Store>(&mut self, store: &S, text: &str) -> Option<End> {
+        let (subscribe, set) = match parse_client(text) {
+            Ok(m) => m,
+            Err(Refused::Malformed(m)) => {
+                if !self.send_text(error_message(&m)).await {
+                    return Some(End::Gone);
+                }
+                return Some(End::Close(close_code::POLICY, "invalid message"));
+            }
+            Err(Refused::UnknownChannel(m)) => {
+                return (!self.send_text(error_message(&m)).await).then_some(End::Gone);
+            }
+        };
+        for c in Channel::ALL {
+            if set.contains(c) {
+                if subscribe {
+                    self.channels.insert(c);
+                } else {
+                    self.channels.remove(c);
+                }
+            }
+        }
+        let mut resync = None;
+        let mut replayed = Vec::new();
+        if subscribe && !self.channels.is_empty() && self.live.is_none() {
+            // Join the hub before reading the replay, so that an event committed meanwhile
+            // arrives live (and one in both is skipped live).
+            self.live = Some(self.rt.register(&self.user));
+            if let Some(since) = self.since.take() {
+                match replay(store, &self.user, since).await {
+                    Ok(Replay::Events(events)) => replayed = events,
+                    Ok(Replay::Resync(r)) => resync = Some(r),
+                    Err(e) => {
+                        tracing::error!(error = %e, "realtime: reading the replay failed");
+                        let text = control(
+                            "error",
+                            serde_json::json!({
+                                "code": "UNAVAILABLE",
+                                "message": "the missed events cannot be read now; reconnect later"
+                            }),
+                        );
+                        if !self.send_text(text).await {
+                            return Some(End::Gone);
+                        }
+                        return Some(End::Close(close_code::ERROR, "unavailable"));
+                    }
+                }
+            }
+        }
+        let ack = control(
+            if subscribe {
+                "subscribed"
+            } else {
+                "unsubscribed"
+            },
+            serde_json::json!({ "channels": self.channels.names() }),
+        );
+        if !self.send_text(ack).await {
+            return Some(End::Gone);
+        }
+        if let Some(r) = resync
+            && !self.send_text(r.message()).await
+        {
+            return Some(End::Gone);
+        }
+        for push in replayed {
+            self.dedup.0.insert(push.event_id);
+            if self.channels.contains(push.channel) && !self.send(Message::Text(push.text)).await {
+                return Some(End::Gone);
+            }
+        }
+        None
+    }
+
+    async fn send_text(&mut self, text: String) -> bool {
+        self.send(Message::Text(Utf8Bytes::from(text))).await
+    }
+
+    /// Sends a message; `false` when the peer is gone or does not read.
+    async fn send(&mut self, msg: Message) -> bool {
+        matches!(
+            tokio::time::timeout(SEND_TIMEOUT, self.socket.send(msg)).await,
+            Ok(Ok(()))
+        )
+    }
+}
+
+/// The next live event of a registered connection; never resolves before the registration.
+/// `None`: the hub dropped the connection (its queue overflowed).
+async fn next_live(live: Option<&mut Registration>) -> Option<Push> {
+    match live {
+        Some(r) => r.rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves once the server shuts the real-time side down.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`: drop it here.
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// `GET /api/v1/{user_id}/events`: the same messages as Server-Sent Events (`id:` the event
+/// id, `event:` the event type, `data:` the WebSocket message), resuming after
+/// `Last-Event-ID` (or `?since=`); `?channels=` narrows the channels (default both).
+pub async fn events<S, C, I>(
+    State(state): State<AppState<S, C, I>>,
+    Path(user_id): Path<String>,
+    Query(params): Query<SseParams>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError>
+where
+    S: Store + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+{
+    let header_token = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => {
+            let v = v
+                .to_str()
+                .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
+            match v.split_once(' ') {
+                Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => Some(t),
+                _ => {
+                    return Err(ApiError::unauthorized(
+                        "Authorization must be: Bearer <token>",
+                    ));
+                }
+            }
+        }
+    };
+    let user = authenticate(
+        &state.auth,
+        header_token.or(params.token.as_deref()),
+        &user_id,
+    )?;
+    let last_event_id = headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("-"));
+    let since = match last_event_id {
+        Some(raw) => parse_since(Some(raw), "Last-Event-ID")?,
+        None => parse_since(params.since.as_deref(), "since")?,
+    };
+    let channels = match params.channels.as_deref() {
+        None => Channels::ALL,
+        Some(list) => {
+            let mut set = Channels::default();
+            for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let c = Channel::parse(name).ok_or_else(|| {
+                    let mut e = ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "VALIDATION_ERROR",
+                        format!(
+                            "unknown channel {name:?}; the channels are task-updates and reminders"
+                        ),
+                    );
+                    e.details = serde_json::json!({ "field": "channels" });
+                    e
+                })?;
+                set.insert(c);
+            }
+            if set.is_empty() { Channels::ALL } else { set }
+        }
+    };
+    let rt = realtime_of(&state)?;
+    let live = rt.register(&user);
+    let (first, replayed) = match since {
+        None => (None, Vec::new()),
+        Some(since) => match replay(state.service.store(), &user, since).await {
+            Ok(Replay::Events(events)) => (None, events),
+            Ok(Replay::Resync(r)) => (Some(r), Vec::new()),
+            Err(e) => return Err(todo_core::Error::Store(e).into()),
+        },
+    };
+    let stream = sse_stream(SseState {
+        first,
+        replayed: replayed.into_iter(),
+        dedup: Dedup::default(),
+        channels,
+        live,
+        stop: rt.stop.subscribe(),
+        ended: false,
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(SSE_KEEP_ALIVE))
+        .into_response())
+}
+
+struct SseState {
+    first: Option<Resync>,
+    replayed: std::vec::IntoIter<Push>,
+    dedup: Dedup,
+    channels: Channels,
+    live: Registration,
+    stop: watch::Receiver<bool>,
+    ended: bool,
+}
+
+fn sse_event(push: &Push) -> Event {
+    Event::default()
+        .id(push.event_id.to_string())
+        .event(push.event_type)
+        .data(push.text.as_str())
+}
+
+fn resync_event(r: Resync) -> Event {
+    Event::default().event("resync").data(r.message())
+}
+
+fn sse_stream(state: SseState) -> impl Stream<Item = Result<Event, Infallible>> + Send {
+    futures_util::stream::unfold(state, |mut st| async move {
+        if st.ended {
+            return None;
+        }
+        if let Some(r) = st.first.take() {
+            return Some((Ok(resync_event(r)), st));
+        }
+        for push in st.replayed.by_ref() {
+            st.dedup.0.insert(push.event_id);
+            if st.channels.contains(push.channel) {
+                let ev = sse_event(&push);
+                return Some((Ok(ev), st));
+            }
+        }
+        loop {
+            let push = tokio::select! {
+                push = st.live.rx.recv() => push,
+                () = stopped(&mut st.stop) => return None,
+            };
+            let Some(push) = push else {
+                st.ended = true;
+                return Some((Ok(resync_event(Resync::TooSlow)), st));
+            };
+            if st.dedup.fresh(push.event_id) && st.channels.contains(push.channel) {
+                return Some((Ok(sse_event(&push)), st));
+            }
+        }
+    })
+}
