@@ -192,6 +192,11 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
         .with_body_limit(config.body_limit)
         .with_rate_limit(config.rate_limit_per_min)
         .with_bus(bus.clone());
+    if let Some(kafka) = &config.kafka {
+        state = state.with_kafka_probe(todo_events::kafka::BrokerProbe::new(
+            &todo_server::kafka::kafka_config(kafka),
+        )?);
+    }
     if let (Some(dapr), Some(sidecar)) = (&config.dapr, &sidecar) {
         state = state.with_dapr(DaprInbound::new(sidecar, dapr, &bus, &metrics)?);
     }

@@ -162,10 +162,15 @@ fn writes_succeed_while_the_broker_is_paused_and_every_event_arrives_after() {
         "40 tasks created in {:?} with the broker paused",
         paused.elapsed()
     );
-    // Let the relay try (and hang on the frozen broker) for a moment.
-    std::thread::sleep(Duration::from_secs(1));
+    // Readiness says the brokers do not answer (the relay meanwhile hangs on the frozen
+    // broker).
+    let (status, body) = send(&server, "GET", "/readyz", "", None);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "UNAVAILABLE");
     broker.resume();
     expect_created(&mut server, &broker.addr, &prefix, &want, false);
+    let (status, body) = send(&server, "GET", "/readyz", "", None);
+    assert_eq!((status, &body["broker"]), (200, &json!("ok")), "{body}");
 }
 
 #[test]

@@ -23,8 +23,11 @@ pub async fn healthz() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
+/// How long `/readyz` waits for the Kafka brokers.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `GET /readyz`: the database answers (one round trip to the outbox, the table every write
-/// goes through), and the Dapr sidecar when Dapr is configured. 503 `UNAVAILABLE` in the
+/// goes through), and the Kafka brokers and the Dapr sidecar when they are configured. 503 `UNAVAILABLE` in the
 /// contract's error format otherwise.
 #[utoipa::path(
     get,
@@ -32,8 +35,8 @@ pub async fn healthz() -> Response {
     operation_id = "readyz",
     tag = "health",
     responses(
-        (status = 200, description = "The database (and the Dapr sidecar) answer", body = Readiness),
-        (status = 503, description = "`UNAVAILABLE`: the database or the sidecar does not answer", body = ErrorBody)
+        (status = 200, description = "The database (and the Kafka brokers, the Dapr sidecar) answer", body = Readiness),
+        (status = 503, description = "`UNAVAILABLE`: the database, the brokers or the sidecar do not answer", body = ErrorBody)
     ),
     security(())
 )]
@@ -52,21 +55,34 @@ where
         )
             .into_response();
     }
-    let Some(dapr) = &state.dapr else {
-        return Json(json!({"status": "ready", "database": "ok", "sidecar": "none"}))
-            .into_response();
+    let broker = match &state.kafka {
+        None => "none",
+        Some(probe) => match probe.check(PROBE_TIMEOUT).await {
+            Ok(()) => "ok",
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: Kafka check failed");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the Kafka brokers do not answer",
+                )
+                    .into_response();
+            }
+        },
     };
-    match dapr.sidecar.app_id().await {
-        Ok(_) => {
-            Json(json!({"status": "ready", "database": "ok", "sidecar": "ok"})).into_response()
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness: Dapr sidecar check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the Dapr sidecar does not answer",
-            )
-                .into_response()
-        }
-    }
+    let sidecar = match &state.dapr {
+        None => "none",
+        Some(dapr) => match dapr.sidecar.app_id().await {
+            Ok(_) => "ok",
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: Dapr sidecar check failed");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the Dapr sidecar does not answer",
+                )
+                    .into_response();
+            }
+        },
+    };
+    Json(json!({"status": "ready", "database": "ok", "broker": broker, "sidecar": sidecar}))
+        .into_response()
 }

@@ -40,6 +40,8 @@ use todo_core::ports::{Clock, ConversationStore, IdSource, Store};
 use todo_core::service::TaskService;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
+use todo_events::kafka::BrokerProbe;
+
 use crate::dapr::DaprInbound;
 
 pub use auth::{AuthConfig, AuthError, Claims, issue_token};
@@ -71,6 +73,8 @@ pub struct AppState<S, C, I> {
     /// The Dapr side, when Dapr is configured: the sidecar's routes and the conversations in
     /// the Dapr state store.
     pub dapr: Option<Arc<DaprInbound>>,
+    /// The Kafka brokers' probe, when Kafka is configured (`/readyz` asks it).
+    pub kafka: Option<BrokerProbe>,
     /// The real-time push (WebSocket and SSE), when the app has an event bus; without it the
     /// real-time routes answer 503.
     pub realtime: Option<Arc<realtime::Realtime>>,
@@ -85,6 +89,7 @@ impl<S, C, I> Clone for AppState<S, C, I> {
             metrics: self.metrics.clone(),
             rate_limit: self.rate_limit.clone(),
             dapr: self.dapr.clone(),
+            kafka: self.kafka.clone(),
             realtime: self.realtime.clone(),
         }
     }
@@ -101,8 +106,16 @@ impl<S, C, I> AppState<S, C, I> {
             metrics: Metrics::new(),
             rate_limit: None,
             dapr: None,
+            kafka: None,
             realtime: None,
         }
+    }
+
+    /// Checks the Kafka brokers in `/readyz`.
+    #[must_use]
+    pub fn with_kafka_probe(mut self, probe: BrokerProbe) -> Self {
+        self.kafka = Some(probe);
+        self
     }
 
     /// Serves the Dapr sidecar's routes and keeps conversations in the Dapr state store.

@@ -292,7 +292,7 @@ pub struct Liveness {
     pub status: String,
 }
 
-/// `GET /readyz`: `{"status": "ready", "database": "ok", "sidecar": "ok" | "none"}`.
+/// `GET /readyz`: `{"status": "ready", "database": "ok", "broker": "ok" | "none", "sidecar": "ok" | "none"}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Readiness {
@@ -302,6 +302,9 @@ pub struct Readiness {
     /// `ok`.
     #[schema(example = "ok")]
     pub database: String,
+    /// `ok`: the Kafka brokers answer; `none`: Kafka is not configured.
+    #[schema(example = "none")]
+    pub broker: String,
     /// `ok`: the Dapr sidecar answers; `none`: Dapr is not configured.
     #[schema(example = "none")]
     pub sidecar: String,
