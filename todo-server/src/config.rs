@@ -63,6 +63,32 @@ pub struct Config {
     pub kafka: Option<KafkaSettings>,
     /// `DAPR_GRPC_PORT` (or `DAPR_GRPC_ENDPOINT`) and companions: the Dapr adapters.
     pub dapr: Option<DaprSettings>,
+    /// `TODO_FEATURE_*`: parts of the platform that can be switched off.
+    pub features: Features,
+}
+
+/// The parts of the platform a deployment can switch off (`TODO_FEATURE_<NAME>=false`; each is
+/// on by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// `TODO_FEATURE_REMINDERS`: off, no reminder fires (no scheduler, Dapr job callbacks are
+    /// refused) and `POST`/`DELETE /tasks/{id}/reminder` answer 404.
+    pub reminders: bool,
+    /// `TODO_FEATURE_REALTIME`: off, the WebSocket and SSE routes answer 503.
+    pub realtime: bool,
+    /// `TODO_FEATURE_RECURRING`: off, a task cannot be made recurring (400 on
+    /// `recurrence_pattern`/`rrule`); existing recurring tasks keep their series.
+    pub recurring: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features {
+            reminders: true,
+            realtime: true,
+            recurring: true,
+        }
+    }
 }
 
 /// The Dapr adapters' settings (`DAPR_*`). The sidecar's injector sets `DAPR_GRPC_PORT` and
@@ -227,6 +253,11 @@ impl Config {
         };
         let kafka = kafka_settings(&get)?;
         let dapr = DaprSettings::from_vars(&var)?;
+        let features = Features {
+            reminders: flag(&get, "TODO_FEATURE_REMINDERS")?,
+            realtime: flag(&get, "TODO_FEATURE_REALTIME")?,
+            recurring: flag(&get, "TODO_FEATURE_RECURRING")?,
+        };
         Ok(Config {
             addr,
             database,
@@ -236,6 +267,7 @@ impl Config {
             rate_limit_per_min,
             kafka,
             dapr,
+            features,
         })
     }
 
@@ -261,6 +293,18 @@ fn kafka_settings(
         replication: positive(get, "KAFKA_REPLICATION")?.unwrap_or(1),
         retention_ms: positive(get, "KAFKA_RETENTION_MS")?,
     }))
+}
+
+/// A feature switch: on unless set to `false`/`0`/`off`/`no` (`true`/`1`/`on`/`yes` are on).
+fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool, ConfigError> {
+    match get(var).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("true" | "1" | "on" | "yes") => Ok(true),
+        Some("false" | "0" | "off" | "no") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid {
+            var,
+            reason: format!("{other:?} is not true or false"),
+        }),
+    }
 }
 
 /// A variable holding a whole number >= 1, if set.
@@ -406,6 +450,34 @@ mod tests {
         .unwrap();
         assert_eq!(off.rate_limit_per_min, 0);
         assert_eq!(off.kafka, None, "no KAFKA_BROKERS: the in-process bus");
+        assert_eq!(
+            off.features,
+            Features::default(),
+            "every feature on by default"
+        );
+        let some = cfg(&[
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("TODO_JWT_SECRET", &"s".repeat(32)),
+            ("TODO_FEATURE_REMINDERS", "false"),
+            ("TODO_FEATURE_REALTIME", " Off "),
+            ("TODO_FEATURE_RECURRING", "1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            some.features,
+            Features {
+                reminders: false,
+                realtime: false,
+                recurring: true
+            }
+        );
+        let e = cfg(&[
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("TODO_JWT_SECRET", &"s".repeat(32)),
+            ("TODO_FEATURE_REMINDERS", "maybe"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("TODO_FEATURE_REMINDERS"), "{e}");
         for (k, v) in [
             ("TODO_ADDR", "nope"),
             ("DATABASE_URL", "mysql://x"),

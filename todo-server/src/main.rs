@@ -191,7 +191,10 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
     let mut state = AppState::new(service, AuthConfig::new(config.jwt_secret.as_bytes()))
         .with_body_limit(config.body_limit)
         .with_rate_limit(config.rate_limit_per_min)
-        .with_bus(bus.clone());
+        .with_features(config.features);
+    if config.features.realtime {
+        state = state.with_bus(bus.clone());
+    }
     if let Some(kafka) = &config.kafka {
         state = state.with_kafka_probe(todo_events::kafka::BrokerProbe::new(
             &todo_server::kafka::kafka_config(kafka),
@@ -208,13 +211,15 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
         (None, Some(_)) => todo_server::reminders::BACKSTOP_GRACE,
         _ => Duration::ZERO,
     };
-    tasks.push(tokio::spawn(todo_server::reminders::run_scheduler(
-        Arc::clone(&state.service),
-        bus.clone(),
-        Arc::clone(&reminders),
-        grace,
-        stopped(),
-    )));
+    if config.features.reminders {
+        tasks.push(tokio::spawn(todo_server::reminders::run_scheduler(
+            Arc::clone(&state.service),
+            bus.clone(),
+            Arc::clone(&reminders),
+            grace,
+            stopped(),
+        )));
+    }
     let wake = (bus.clone(), reminders);
     let realtime = state.realtime.clone();
     let app: Router =

@@ -202,3 +202,47 @@ fn postgres_concurrent_completions_over_http_create_one_instance() {
     assert!(server.stop().success());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn switched_off_features_are_refused_clearly() {
+    let server = Server::start_in_temp_dir(
+        "todo-features",
+        &[
+            ("TODO_FEATURE_REMINDERS", "false"),
+            ("TODO_FEATURE_REALTIME", "false"),
+            ("TODO_FEATURE_RECURRING", "false"),
+        ],
+    );
+    let auth = format!("Bearer {}", server.token("ann"));
+    let post = |path: &str, body: serde_json::Value| {
+        let mut r = agent()
+            .post(format!("{}{path}", server.base))
+            .header("Authorization", &auth)
+            .send_json(body)
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.body_mut().read_json::<serde_json::Value>().unwrap(),
+        )
+    };
+    let (status, body) = post(
+        "/api/v1/ann/tasks",
+        serde_json::json!({"title": "standup", "recurrence_pattern": "daily", "due_datetime": "2099-01-01T09:00:00Z"}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["details"]["field"], "recurrence_pattern");
+    let (status, task) = post("/api/v1/ann/tasks", serde_json::json!({"title": "plain"}));
+    assert_eq!(status, 201, "{task}");
+    let (status, body) = post(
+        &format!("/api/v1/ann/tasks/{}/reminder", task["id"]),
+        serde_json::json!({"reminder_time": "2098-01-01T09:00:00Z", "reminder_type": "custom"}),
+    );
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "NOT_FOUND");
+    let r = agent()
+        .get(format!("{}/api/v1/ann/events", server.base))
+        .header("Authorization", &auth)
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503, "real time is off");
+}

@@ -162,6 +162,11 @@ where
     I: IdSource + 'static,
 {
     let dapr = inbound(&st, &headers, &peer)?;
+    if !st.features.reminders {
+        return Err(ApiError::not_found(
+            "reminders are switched off on this server",
+        ));
+    }
     let job = ReminderJob::of_callback(&name, &body).map_err(|e| {
         dapr.job_callbacks.with_label_values(&["rejected"]).inc();
         ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", e.to_string())

@@ -42,6 +42,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 
 use todo_events::kafka::BrokerProbe;
 
+use crate::config::Features;
 use crate::dapr::DaprInbound;
 
 pub use auth::{AuthConfig, AuthError, Claims, issue_token};
@@ -75,6 +76,8 @@ pub struct AppState<S, C, I> {
     pub dapr: Option<Arc<DaprInbound>>,
     /// The Kafka brokers' probe, when Kafka is configured (`/readyz` asks it).
     pub kafka: Option<BrokerProbe>,
+    /// The features switched on (all by default).
+    pub features: Features,
     /// The real-time push (WebSocket and SSE), when the app has an event bus; without it the
     /// real-time routes answer 503.
     pub realtime: Option<Arc<realtime::Realtime>>,
@@ -90,6 +93,7 @@ impl<S, C, I> Clone for AppState<S, C, I> {
             rate_limit: self.rate_limit.clone(),
             dapr: self.dapr.clone(),
             kafka: self.kafka.clone(),
+            features: self.features,
             realtime: self.realtime.clone(),
         }
     }
@@ -107,8 +111,16 @@ impl<S, C, I> AppState<S, C, I> {
             rate_limit: None,
             dapr: None,
             kafka: None,
+            features: Features::default(),
             realtime: None,
         }
+    }
+
+    /// Switches features off (`TODO_FEATURE_*`).
+    #[must_use]
+    pub fn with_features(mut self, features: Features) -> Self {
+        self.features = features;
+        self
     }
 
     /// Checks the Kafka brokers in `/readyz`.

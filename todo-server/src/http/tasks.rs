@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use todo_core::error::{ErrorCode, FieldError};
+use todo_core::error::{ErrorCode, FieldError, ValidationErrors};
 use todo_core::ids::TagId;
 use todo_core::input::{CreateTaskInput, InputBody, SetReminderInput, UpdateTaskInput};
 use todo_core::ports::{Clock, IdSource, Store};
@@ -68,6 +68,12 @@ pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     State(st): State<AppState<S, C, I>>,
     JsonBody(input): JsonBody<CreateTaskInput>,
 ) -> Result<(StatusCode, Json<TaskDto>)> {
+    let recurring = input
+        .recurrence_pattern
+        .as_deref()
+        .is_some_and(|p| p != "none")
+        || input.rrule.is_some();
+    refuse_recurring(&st, recurring)?;
     let view = st.service.create_task(&user, &input).await?;
     Ok((StatusCode::CREATED, Json(TaskDto::from(&view))))
 }
@@ -152,6 +158,9 @@ pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     ids: PathIds,
     JsonBody(input): JsonBody<UpdateTaskInput>,
 ) -> Result<Json<TaskDto>> {
+    let recurring = matches!(&input.recurrence_pattern, Some(Some(p)) if p != "none")
+        || matches!(&input.rrule, Some(Some(_)));
+    refuse_recurring(&st, recurring)?;
     let view = st
         .service
         .update_task(&user, ids.task_id()?, &input)
@@ -307,6 +316,7 @@ pub async fn set_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource + 
     ids: PathIds,
     JsonBody(input): JsonBody<SetReminderInput>,
 ) -> Result<(StatusCode, Json<ReminderDto>)> {
+    refuse_reminders(&st)?;
     let r = st
         .service
         .set_reminder(&user, ids.task_id()?, &input)
@@ -335,6 +345,31 @@ pub async fn cancel_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource
     State(st): State<AppState<S, C, I>>,
     ids: PathIds,
 ) -> Result<Json<CancelledReminderDto>> {
+    refuse_reminders(&st)?;
     let r = st.service.cancel_reminder(&user, ids.task_id()?).await?;
     Ok(Json(CancelledReminderDto::from(&r)))
+}
+
+/// 400 on `recurrence_pattern` when recurring tasks are switched off (`TODO_FEATURE_RECURRING`).
+fn refuse_recurring<S, C, I>(st: &AppState<S, C, I>, recurring: bool) -> Result<()> {
+    if recurring && !st.features.recurring {
+        let errors = ValidationErrors::from(FieldError::new(
+            "recurrence_pattern",
+            ErrorCode::InvalidValue,
+            "recurring tasks are switched off on this server",
+        ));
+        return Err(ApiError::validation(StatusCode::BAD_REQUEST, &errors));
+    }
+    Ok(())
+}
+
+/// 404 when reminders are switched off (`TODO_FEATURE_REMINDERS`).
+fn refuse_reminders<S, C, I>(st: &AppState<S, C, I>) -> Result<()> {
+    if st.features.reminders {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(
+            "reminders are switched off on this server",
+        ))
+    }
 }
