@@ -16,8 +16,11 @@ use tokio::sync::{Notify, broadcast};
 use crate::storage::{RelayLease, SoleRelay};
 
 /// How many events a slow subscriber may lag behind before it misses some (and is told so by
-/// `broadcast::error::RecvError::Lagged`).
-const CHANNEL_CAPACITY: usize = 4096;
+/// `broadcast::error::RecvError::Lagged`): more than a relay batch, which is handed over at once.
+const CHANNEL_CAPACITY: usize = 16_384;
+/// How many recent event ids the bus remembers to drop a redelivery (a relay batch published
+/// again after its mark-delivered write failed, a Kafka rebalance).
+pub const RECENT_MEMORY: usize = 65_536;
 /// After a pass that delivered something, how long the bus waits before the next pass. An
 /// idle bus drains at once when woken; a busy one at most every `COALESCE`.
 const COALESCE: Duration = Duration::from_millis(5);
@@ -28,6 +31,7 @@ const BATCH: u32 = 5000;
 #[derive(Debug, Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<EventEnvelope>>,
+    seen: Arc<std::sync::Mutex<Recent>>,
     wake: Arc<Notify>,
     metrics: BusMetrics,
 }
@@ -84,6 +88,7 @@ impl EventBus {
         let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
         EventBus {
             sender,
+            seen: Arc::new(std::sync::Mutex::new(Recent::default())),
             wake: Arc::new(Notify::new()),
             metrics: BusMetrics::new(),
         }
@@ -100,10 +105,18 @@ impl EventBus {
         self.sender.subscribe()
     }
 
-    /// Hands an event to this process's subscribers.
+    /// Hands an event to this process's subscribers, once: an event id seen among the last
+    /// [`RECENT_MEMORY`] is dropped.
     pub fn fan_out(&self, event: EventEnvelope) {
-        // No subscriber is not an error: the event is delivered to nobody.
-        let _ = self.sender.send(Arc::new(event));
+        let first = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .first_time(event.event_id);
+        if first {
+            // No subscriber is not an error: the event is delivered to nobody.
+            let _ = self.sender.send(Arc::new(event));
+        }
     }
 
     /// Asks the drainer to look at the outbox now (called after a unit of work committed).
@@ -242,17 +255,37 @@ pub enum RelayError {
 /// The in-process bus as a publisher: every event goes to this process's subscribers.
 impl EventPublisher for EventBus {
     async fn publish(&self, batch: &[OutboxEntry]) -> Result<(), PublishError> {
-        for entry in batch {
-            match EventEnvelope::from_domain(&entry.event) {
-                Ok(event) => self.fan_out(event),
-                Err(e) => tracing::error!(
-                    seq = entry.seq,
-                    error = %e,
-                    "bus: an outbox event breaks the contract; skipped"
-                ),
+        for (n, event) in todo_events::relay::envelopes(batch).into_iter().enumerate() {
+            self.fan_out(event);
+            // Let the subscribers read along a large batch instead of lagging behind it.
+            if n % 256 == 255 {
+                tokio::task::yield_now().await;
             }
         }
         Ok(())
+    }
+}
+
+/// The most recent event ids, oldest first.
+#[derive(Debug, Default)]
+struct Recent {
+    order: std::collections::VecDeque<todo_core::EventId>,
+    ids: std::collections::HashSet<todo_core::EventId>,
+}
+
+impl Recent {
+    /// Remembers `id`; `false` when it was remembered already.
+    fn first_time(&mut self, id: todo_core::EventId) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > RECENT_MEMORY
+            && let Some(old) = self.order.pop_front()
+        {
+            self.ids.remove(&old);
+        }
+        true
     }
 }
 
@@ -260,6 +293,25 @@ impl EventPublisher for EventBus {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn id(n: u128) -> todo_core::EventId {
+        todo_core::EventId::new(uuid::Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn recent_ids_drop_repeats_and_forget_the_oldest() {
+        let mut r = Recent::default();
+        assert!(r.first_time(id(1)));
+        assert!(!r.first_time(id(1)));
+        for n in 2..=RECENT_MEMORY as u128 {
+            assert!(r.first_time(id(n)));
+        }
+        assert!(!r.first_time(id(1)), "still remembered at the limit");
+        assert!(r.first_time(id(0)), "one more pushes the oldest out");
+        assert!(r.first_time(id(1)), "forgotten");
+        assert_eq!(r.order.len(), RECENT_MEMORY);
+        assert_eq!(r.ids.len(), RECENT_MEMORY);
+    }
     use chrono::{TimeZone, Utc};
     use todo_core::ids::UserId;
     use todo_core::input::CreateTaskInput;

@@ -14,7 +14,6 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use todo_core::EventId;
 use todo_core::error::Error;
 use todo_core::ports::{Clock, IdSource, NewActivity, Store};
 use todo_core::service::TaskService;
@@ -101,83 +100,21 @@ impl<S: Store, C: Clock, I: IdSource> EventHandler for ActivityLogWriter<S, C, I
 /// Hands `task-updates` and `reminders` events to this process's subscribers (real-time
 /// clients): each replica consumes them in a group of its own, so a client connected to one
 /// replica sees the changes made on another. An event delivered again (at-least-once: a relay
-/// retry, a rebalance) within the last [`FAN_OUT_MEMORY`] events is not pushed twice.
+/// retry, a rebalance) is pushed once: the bus drops recent repeats ([`EventBus::fan_out`]).
 pub struct FanOut {
     bus: EventBus,
-    seen: std::sync::Mutex<Recent>,
-}
-
-/// How many recent event ids the fan-out remembers to drop redeliveries.
-pub const FAN_OUT_MEMORY: usize = 65_536;
-
-/// The most recent event ids, oldest first.
-#[derive(Default)]
-struct Recent {
-    order: std::collections::VecDeque<EventId>,
-    ids: std::collections::HashSet<EventId>,
-}
-
-impl Recent {
-    /// Remembers `id`; `false` when it was remembered already.
-    fn first_time(&mut self, id: EventId) -> bool {
-        if !self.ids.insert(id) {
-            return false;
-        }
-        self.order.push_back(id);
-        if self.order.len() > FAN_OUT_MEMORY
-            && let Some(old) = self.order.pop_front()
-        {
-            self.ids.remove(&old);
-        }
-        true
-    }
 }
 
 impl FanOut {
     /// A fan-out into `bus`.
     pub fn new(bus: EventBus) -> Self {
-        FanOut {
-            bus,
-            seen: std::sync::Mutex::new(Recent::default()),
-        }
+        FanOut { bus }
     }
 }
 
 impl EventHandler for FanOut {
     async fn handle(&self, event: &EventEnvelope) -> Result<(), HandlerError> {
-        let first = self
-            .seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .first_time(event.event_id);
-        if first {
-            self.bus.fan_out(event.clone());
-        }
+        self.bus.fan_out(event.clone());
         Ok(())
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn id(n: u128) -> EventId {
-        EventId::new(uuid::Uuid::from_u128(n))
-    }
-
-    #[test]
-    fn recent_ids_drop_repeats_and_forget_the_oldest() {
-        let mut r = Recent::default();
-        assert!(r.first_time(id(1)));
-        assert!(!r.first_time(id(1)));
-        for n in 2..=FAN_OUT_MEMORY as u128 {
-            assert!(r.first_time(id(n)));
-        }
-        assert!(!r.first_time(id(1)), "still remembered at the limit");
-        assert!(r.first_time(id(0)), "one more pushes the oldest out");
-        assert!(r.first_time(id(1)), "forgotten");
-        assert_eq!(r.order.len(), FAN_OUT_MEMORY);
-        assert_eq!(r.ids.len(), FAN_OUT_MEMORY);
     }
 }

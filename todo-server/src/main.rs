@@ -72,6 +72,9 @@ async fn main() -> ExitCode {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// How long in-flight requests may take after SIGTERM/SIGINT.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+
 /// The configuration from the environment, with `TODO_JWT_SECRET` and `DATABASE_URL` from the
 /// Dapr secret store when one is configured (then the sidecar is connected already).
 async fn configure() -> Result<(Option<Sidecar>, Config), BoxError> {
@@ -230,8 +233,9 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     print_banner(&config, addr);
+    let mut stopping = stop_tx.subscribe();
     // With the peer address: the Dapr routes accept the sidecar on loopback.
-    axum::serve(
+    let serve = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
@@ -242,8 +246,16 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
             rt.shutdown();
         }
         let _ = stop_tx.send(true);
-    })
-    .await?;
+    });
+    // A client that stopped reading keeps its response open: in-flight requests get
+    // SHUTDOWN_GRACE after the signal, then the server stops anyway.
+    tokio::select! {
+        served = serve => served?,
+        () = async {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::warn!("shutdown: connections still open after {SHUTDOWN_GRACE:?}; closed"),
+    }
     for task in tasks {
         let _ = task.await;
     }

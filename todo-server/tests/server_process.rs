@@ -246,3 +246,26 @@ fn switched_off_features_are_refused_clearly() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 503, "real time is off");
 }
+
+#[test]
+fn sigterm_stops_the_server_with_an_event_stream_open() {
+    use std::io::{Read, Write};
+    let server = Server::start_in_temp_dir("todo-sse-stop", &[]);
+    let token = server.token("ann");
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET /api/v1/ann/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head).unwrap();
+    assert!(
+        String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"),
+        "the stream is open"
+    );
+    // The stream stays open while the server stops: it ends it instead of waiting for it.
+    let status = server.stop();
+    assert!(status.success(), "{status}");
+}

@@ -289,6 +289,13 @@ struct Hub {
 impl Hub {
     /// Hands `push` to every connection of `user`; a full or closed queue drops the connection
     /// (its receiver then sees the end of the queue: a full one resyncs).
+    /// Whether `user` has a connection here.
+    fn has(&self, user: &UserId) -> bool {
+        self.conns
+            .lock()
+            .is_ok_and(|conns| conns.contains_key(user))
+    }
+
     fn deliver(&self, user: &UserId, push: &Push) {
         let Ok(mut conns) = self.conns.lock() else {
             return;
@@ -399,6 +406,10 @@ async fn dispatch(hub: Arc<Hub>, mut rx: broadcast::Receiver<Arc<EventEnvelope>>
     loop {
         match rx.recv().await {
             Ok(event) => {
+                // Only what someone is connected for is turned into a message.
+                if !hub.has(event.user_id()) {
+                    continue;
+                }
                 if let Some(push) = Push::from_envelope(&event) {
                     hub.deliver(event.user_id(), &push);
                 }

@@ -106,6 +106,10 @@ fn enc_event_id(id: EventId) -> uuid::Uuid {
     id.get()
 }
 
+/// The class of the per-user outbox locks (`pg_advisory_xact_lock(class, hashtext(user))`):
+/// "todo" in ASCII. Two-key advisory locks do not share keys with the relay lease's one-key lock.
+const USER_EVENTS_LOCK_CLASS: i32 = 0x746f_646f;
+
 /// A unit of work: a READ COMMITTED transaction; dropping it rolls back.
 pub struct PgTx {
     tx: sqlx::Transaction<'static, Db>,
@@ -125,7 +129,23 @@ impl PgTx {
         Ok(&mut *self.tx)
     }
 
+    /// Writes the unit's events and commits. Units of one user may run side by side here (they
+    /// lock only the rows they touch), and an outbox `seq` is taken at insert but seen at
+    /// commit: a per-user transaction lock, taken just before the events get their `seq`, makes
+    /// each user's `seq` order their commit order (the relay and the real-time replay rely on
+    /// it). Units of different users do not wait for each other.
     async fn finish(mut self) -> Result<(), StoreError> {
+        let mut users: Vec<&str> = self.events.iter().map(|e| e.user_id.as_str()).collect();
+        users.sort_unstable();
+        users.dedup();
+        for user in users {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(USER_EVENTS_LOCK_CLASS)
+                .bind(user)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
         write_events(&mut self.tx, &self.events).await?;
         self.tx.commit().await.map_err(map_err)
     }
