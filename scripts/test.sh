@@ -56,6 +56,8 @@ log=$(mktemp -t todo-test.XXXXXX)
 cargo test --workspace --all-features 2>&1 | tee "$log"
 echo "== schemathesis: the running API against its own OpenAPI document (bounded, fixed seed)"
 SCHEMATHESIS_SEED="${SCHEMATHESIS_SEED:-20261128}" scripts/schemathesis.sh
+echo "== the Helm chart and Dapr components (scripts/helm-check.sh: lint, strict schemas, checkov, names)"
+scripts/helm-check.sh
 echo "== the Python bindings (scripts/python.sh: wheel, mypy, pytest)"
 pylog=$(mktemp -t todo-py-test.XXXXXX)
 scripts/python.sh 2>&1 | tee "$pylog"
