@@ -54,6 +54,10 @@ if [ -z "${TEST_KAFKA_BROKERS:-}" ]; then
 fi
 log=$(mktemp -t todo-test.XXXXXX)
 cargo test --workspace --all-features 2>&1 | tee "$log"
+echo "== todo-wasm: wasm32 build, wasm-bindgen packages, tests under Node with the shared vectors (scripts/build-wasm.sh)"
+scripts/build-wasm.sh
+echo "== the web page in headless Chromium against the real server, and the module benchmark (scripts/browser-test.sh)"
+scripts/browser-test.sh
 echo "== schemathesis: the running API against its own OpenAPI document (bounded, fixed seed)"
 SCHEMATHESIS_SEED="${SCHEMATHESIS_SEED:-20261128}" scripts/schemathesis.sh
 echo "== the Helm chart and Dapr components (scripts/helm-check.sh: lint, strict schemas, checkov, names)"

@@ -225,8 +225,16 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
     }
     let wake = (bus.clone(), reminders);
     let realtime = state.realtime.clone();
+    let mut routes = http::routes();
+    if config.secret_file.is_some() {
+        // The embedded default (its own generated secret, one machine): the page's "get a dev
+        // token" button, for loopback callers only.
+        routes = routes.merge(http::web::dev_token_router(
+            config.jwt_secret.as_bytes().to_vec(),
+        ));
+    }
     let app: Router =
-        http::router(state).layer(middleware::from_fn(move |req: Request, next: Next| {
+        http::finish(routes, state).layer(middleware::from_fn(move |req: Request, next: Next| {
             let wake = wake.clone();
             async move { wake_after_mutation(wake, req, next).await }
         }));

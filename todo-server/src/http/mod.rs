@@ -29,6 +29,7 @@ pub mod ratelimit;
 pub mod realtime;
 pub mod tags;
 pub mod tasks;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -255,6 +256,8 @@ where
         .route("/dapr/subscribe", get(dapr::subscribe::<S, C, I>))
         .route("/dapr/events/{topic}", post(dapr::deliver::<S, C, I>))
         .route("/job/{name}", post(dapr::job::<S, C, I>))
+        .route("/", get(web::index))
+        .route("/app/{*file}", get(web::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz::<S, C, I>))
         .route("/metrics", get(observe::metrics::<S, C, I>))
