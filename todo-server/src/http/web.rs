@@ -126,20 +126,36 @@ pub fn dev_token_router<S: Clone + Send + Sync + 'static>(secret: Vec<u8>) -> Ro
         "/dev/token",
         post(
             move |peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+                  headers: axum::http::HeaderMap,
                   Query(q): Query<DevTokenQuery>| {
                 let secret = secret.clone();
-                async move { dev_token(&secret, peer, q) }
+                async move { dev_token(&secret, peer, &headers, q) }
             },
         ),
     )
 }
 
+/// Whether the request names this machine in `Host` (a page of another site whose name was made
+/// to resolve to 127.0.0.1, DNS rebinding, names its own host and gets nothing).
+fn local_host(headers: &axum::http::HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+}
+
 fn dev_token(
     secret: &[u8],
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &axum::http::HeaderMap,
     q: DevTokenQuery,
 ) -> Result<Response, ApiError> {
-    let local = peer.is_some_and(|Extension(ConnectInfo(addr))| addr.ip().is_loopback());
+    let local = peer.is_some_and(|Extension(ConnectInfo(addr))| addr.ip().is_loopback())
+        && local_host(headers);
     if !local {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -206,7 +222,12 @@ mod tests {
     }
 
     fn dev_request(peer: Option<&str>, user: &str) -> Request<Body> {
+        dev_request_to("127.0.0.1:8080", peer, user)
+    }
+
+    fn dev_request_to(host: &str, peer: Option<&str>, user: &str) -> Request<Body> {
         let mut req = Request::post(format!("/dev/token?user_id={user}"))
+            .header(header::HOST, host)
             .body(Body::empty())
             .unwrap();
         if let Some(p) = peer {
@@ -237,6 +258,27 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        }
+        // A loopback caller through another site's name (DNS rebinding) gets nothing.
+        for host in [
+            "evil.example:8080",
+            "evil.example",
+            "localhost.evil.example:8080",
+        ] {
+            let res = app
+                .clone()
+                .oneshot(dev_request_to(host, Some("127.0.0.1:5000"), "alice"))
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{host}");
+        }
+        for host in ["localhost:8080", "[::1]:8080", "127.0.0.1"] {
+            let res = app
+                .clone()
+                .oneshot(dev_request_to(host, Some("127.0.0.1:5000"), "alice"))
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{host}");
         }
         let res = app
             .oneshot(dev_request(Some("[::1]:5000"), ""))
