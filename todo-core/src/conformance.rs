@@ -46,6 +46,7 @@ macro_rules! store_conformance_tests {
             outbox_in_order_until_delivered,
             claims_each_event_once_per_consumer,
             user_events_resume_after_an_event,
+            delivered_events_are_pruned_after_the_retention,
             next_reminders_of_all_users_earliest_first,
             reminder_moves_with_its_time,
             query_vectors,
@@ -810,6 +811,53 @@ pub async fn user_events_resume_after_an_event<S: Store>(store: S) {
         ids(store.user_events_after(&a, id(99), 100).await.unwrap()),
         None,
         "unknown"
+    );
+}
+
+/// `Store::prune_delivered_events`: delivered events older than the cut go (and cannot be resumed
+/// from); undelivered ones and newer ones stay.
+pub async fn delivered_events_are_pruned_after_the_retention<S: Store>(store: S) {
+    let u = user("alice");
+    for n in 1..=4u128 {
+        let mut tx = store.begin().await.unwrap();
+        let t = insert(&mut tx, plain_task(&u, "x")).await;
+        let mut e = event(&u, n, t.id);
+        e.occurred_at = t0() + Duration::hours(i64::try_from(n).unwrap());
+        tx.append_event(&e).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let id = |n: u128| EventId::new(uuid::Uuid::from_u128(n));
+    // 1 and 2 delivered, 3 not (old but waiting), 4 delivered but new.
+    let all = store.undelivered_events(10).await.unwrap();
+    store
+        .mark_delivered(&[all[0].seq, all[1].seq, all[3].seq])
+        .await
+        .unwrap();
+    let cut = t0() + Duration::hours(3) + Duration::minutes(30);
+    assert_eq!(store.prune_delivered_events(cut).await.unwrap(), 2);
+    assert_eq!(
+        store.prune_delivered_events(cut).await.unwrap(),
+        0,
+        "nothing left to prune"
+    );
+    assert_eq!(
+        store.user_events_after(&u, id(1), 10).await.unwrap(),
+        None,
+        "pruned"
+    );
+    let rest = store
+        .user_events_after(&u, id(3), 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        rest.iter().map(|e| e.event.id).collect::<Vec<_>>(),
+        vec![id(4)]
+    );
+    let waiting = store.undelivered_events(10).await.unwrap();
+    assert_eq!(
+        waiting.iter().map(|e| e.event.id).collect::<Vec<_>>(),
+        vec![id(3)]
     );
 }
 

@@ -370,6 +370,25 @@ impl Store for MemoryStore {
         Ok(pending)
     }
 
+    async fn prune_delivered_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _guard = self.writer.clone().lock_owned().await;
+        let mut state = (*self.snapshot()).clone();
+        let old: Vec<u64> = state
+            .log
+            .iter()
+            .filter(|(seq, e)| e.event.occurred_at < before && !state.outbox.contains_key(*seq))
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in &old {
+            state.log.remove(seq);
+        }
+        *self
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(state);
+        Ok(old.len() as u64)
+    }
+
     async fn mark_delivered(&self, seqs: &[u64]) -> Result<(), StoreError> {
         let _guard = self.writer.clone().lock_owned().await;
         let mut state = (*self.snapshot()).clone();

@@ -222,6 +222,14 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Reminder>, StoreError>> + Send;
 
+    /// Deletes the outbox entries that were delivered and occurred before `before` (the end of
+    /// the event retention: a real-time client cannot resume from them any more); undelivered
+    /// ones stay whatever their age. The number deleted.
+    fn prune_delivered_events(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Marks outbox entries delivered (after the broker or the in-process bus took them);
     /// unknown or already delivered `seq`s are ignored. Delivered entries may be pruned later.
     fn mark_delivered(&self, seqs: &[u64]) -> impl Future<Output = Result<(), StoreError>> + Send;

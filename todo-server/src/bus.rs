@@ -266,6 +266,35 @@ impl EventPublisher for EventBus {
     }
 }
 
+/// How often [`prune_outbox`] runs.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Deletes delivered outbox entries older than `retention`, at start and every [`PRUNE_EVERY`],
+/// until `shutdown` resolves: they are the real-time replay's event log, kept as long as the
+/// retention says (`TODO_EVENT_RETENTION`). Any replica may run it (the delete is idempotent).
+pub async fn prune_outbox<S: Store>(
+    store: S,
+    retention: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let before = chrono::Utc::now() - chrono::Duration::from_std(retention).unwrap_or_default();
+        match store.prune_delivered_events(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                pruned = n,
+                "outbox: delivered events past the retention deleted"
+            ),
+            Err(e) => tracing::warn!(error = %e, "outbox: pruning failed; tried again later"),
+        }
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = tokio::time::sleep(PRUNE_EVERY) => {}
+        }
+    }
+}
+
 /// The most recent event ids, oldest first.
 #[derive(Debug, Default)]
 struct Recent {

@@ -65,6 +65,9 @@ pub struct Config {
     pub dapr: Option<DaprSettings>,
     /// `TODO_FEATURE_*`: parts of the platform that can be switched off.
     pub features: Features,
+    /// `TODO_EVENT_RETENTION` (default 24 h, e.g. `7d`): how long delivered events stay in the
+    /// outbox, from which real-time clients resume.
+    pub event_retention: std::time::Duration,
 }
 
 /// The parts of the platform a deployment can switch off (`TODO_FEATURE_<NAME>=false`; each is
@@ -232,6 +235,16 @@ impl Config {
                 reason: format!("{v:?} is not a number of requests per minute (0 = off)"),
             })?,
         };
+        let event_retention = match get("TODO_EVENT_RETENTION") {
+            None => std::time::Duration::from_secs(24 * 3600),
+            Some(v) => humantime::parse_duration(v.trim())
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| ConfigError::Invalid {
+                    var: "TODO_EVENT_RETENTION",
+                    reason: format!("{v:?} is not a duration such as 24h or 7d"),
+                })?,
+        };
         let (jwt_secret, secret_file) = match (get("TODO_JWT_SECRET"), &database) {
             (Some(s), _) if s.len() < 32 => {
                 return Err(ConfigError::Invalid {
@@ -268,6 +281,7 @@ impl Config {
             kafka,
             dapr,
             features,
+            event_retention,
         })
     }
 
@@ -486,6 +500,8 @@ mod tests {
             ("TODO_RATE_LIMIT_PER_MIN", "-1"),
             ("TODO_RATE_LIMIT_PER_MIN", "lots"),
             ("TODO_JWT_SECRET", "short"),
+            ("TODO_EVENT_RETENTION", "soon"),
+            ("TODO_EVENT_RETENTION", "0s"),
         ] {
             let e = cfg(&[(k, v), ("DATABASE_URL", "postgres://u@h/db")]
                 .iter()

@@ -207,6 +207,11 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
         state = state.with_dapr(DaprInbound::new(sidecar, dapr, &bus, &metrics)?);
     }
     let state = state.with_metrics(metrics);
+    tasks.push(tokio::spawn(todo_server::bus::prune_outbox(
+        state.service.store().clone(),
+        config.event_retention,
+        stopped(),
+    )));
     // Reminders: the embedded scheduler; when events flow through Dapr pub/sub, Dapr's jobs
     // fire them and the scheduler is only the backstop for what the jobs missed.
     let reminders = Arc::new(Notify::new());

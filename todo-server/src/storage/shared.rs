@@ -519,6 +519,22 @@ macro_rules! sql_store {
                 found.iter().map(reminder_from_row).collect()
             }
 
+            async fn prune_delivered_events(
+                &self,
+                before: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                let mut tx = begin_unit(self).await?;
+                let done = sqlx::query(
+                    "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND created_at < $1",
+                )
+                .bind(enc_ts(before))
+                .execute(tx.conn()?)
+                .await
+                .map_err(map_err)?;
+                tx.finish().await?;
+                Ok(done.rows_affected())
+            }
+
             async fn mark_delivered(&self, seqs: &[u64]) -> Result<(), StoreError> {
                 if seqs.is_empty() {
                     return Ok(());

@@ -112,6 +112,13 @@ impl Store for FailingStore {
         self.check()?;
         self.inner.user_events_after(user, after, limit).await
     }
+    async fn prune_delivered_events(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.prune_delivered_events(before).await
+    }
     async fn next_reminders(&self, limit: u32) -> Result<Vec<Reminder>, StoreError> {
         self.check()?;
         self.inner.next_reminders(limit).await
