@@ -60,7 +60,7 @@ impl ReminderJob {
         let job: ReminderJob = match value.get("value") {
             Some(serde_json::Value::String(inner)) => serde_json::from_str(inner)
                 .or_else(|_| {
-                    let bytes = base64_decode(inner)?;
+                    let bytes = super::base64_decode(inner).map_err(|e| e.to_string())?;
                     // A StringValue's bytes, or the JSON itself.
                     let text = String::decode(bytes.as_slice())
                         .ok()
@@ -81,13 +81,6 @@ impl ReminderJob {
 /// The name of the reminder job of a task.
 pub fn job_name(task: TaskId) -> String {
     format!("{REMINDER_JOB_PREFIX}{}", task.get())
-}
-
-fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(s.trim_end_matches('='))
-        .map_err(|e| e.to_string())
 }
 
 /// Schedules and deletes reminder jobs through the sidecar's Jobs API.

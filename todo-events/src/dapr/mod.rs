@@ -34,3 +34,9 @@ pub use jobs::DaprJobs;
 pub use publisher::DaprPublisher;
 pub use secrets::read_secret;
 pub use state::DaprConversations;
+
+/// Standard base64 as Dapr writes it (`data_base64`, an `Any`'s bytes), padding optional.
+pub(crate) fn base64_decode(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD_NO_PAD.decode(s.trim_end_matches('='))
+}

@@ -86,19 +86,13 @@ pub fn event_of_delivery(body: &[u8]) -> Result<EventEnvelope, crate::Error> {
     match (ce.remove("data"), ce.remove("data_base64")) {
         (Some(Value::String(s)), _) => codec::decode(s.as_bytes()),
         (Some(data), _) if !data.is_null() => codec::decode_value(data),
-        (_, Some(Value::String(b64))) => codec::decode(&base64_decode(&b64)?),
+        (_, Some(Value::String(b64))) => codec::decode(&super::base64_decode(&b64).map_err(
+            |e| crate::Error::NotJson {
+                reason: format!("data_base64 is not base64: {e}"),
+            },
+        )?),
         _ => codec::decode(b"null"),
     }
-}
-
-/// Standard base64 (padding optional).
-fn base64_decode(s: &str) -> Result<Vec<u8>, crate::Error> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(s.trim_end_matches('='))
-        .map_err(|e| crate::Error::NotJson {
-            reason: format!("data_base64 is not base64: {e}"),
-        })
 }
 
 #[cfg(test)]
