@@ -8,7 +8,7 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
 use todo_core::ErrorCode;
 use todo_core::ids::{TagId, TaskId};
 use todo_core::model::{Priority, format_instant};
-use todo_core::query::{Page, Queryable, SortKey, StatusFilter, TaskQuery, apply};
+use todo_core::query::{Page, QueryRow, SortKey, StatusFilter, TaskQuery, apply};
 
 use crate::convert::{instant_of, to_datetime};
 use crate::errors::{self, BAD_REQUEST};
@@ -17,44 +17,7 @@ use crate::errors::{self, BAD_REQUEST};
 const DETACH_AT: usize = 256;
 
 /// What the engine reads of one task, copied out of the Python object, and the object's position.
-struct Row {
-    position: usize,
-    id: TaskId,
-    title: String,
-    description: Option<String>,
-    completed: bool,
-    due: Option<DateTime<Utc>>,
-    priority: Priority,
-    tag_ids: Vec<TagId>,
-    created_at: DateTime<Utc>,
-}
-
-impl Queryable for Row {
-    fn id(&self) -> TaskId {
-        self.id
-    }
-    fn title(&self) -> &str {
-        &self.title
-    }
-    fn description(&self) -> Option<&str> {
-        self.description.as_deref()
-    }
-    fn completed(&self) -> bool {
-        self.completed
-    }
-    fn due(&self) -> Option<DateTime<Utc>> {
-        self.due
-    }
-    fn priority(&self) -> Priority {
-        self.priority
-    }
-    fn tag_ids(&self) -> &[TagId] {
-        &self.tag_ids
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
-    }
-}
+type Row = QueryRow<usize>;
 
 /// Which fields of the rows a query needs: those it searches, filters or sorts on (the id,
 /// which breaks ties, always). A field a query does not mention cannot change its page, so
@@ -231,7 +194,7 @@ impl<'py> RowReader<'_, 'py> {
             DateTime::<Utc>::UNIX_EPOCH
         };
         Ok(Row {
-            position: self.position,
+            extra: self.position,
             id,
             title,
             description,
@@ -265,7 +228,7 @@ fn read_rows(tasks: &Bound<'_, PyAny>, needs: Needs) -> PyResult<(Vec<Row>, Vec<
 
 /// Runs the engine over `rows`, releasing the GIL for large inputs; the page holds positions.
 fn run(py: Python<'_>, q: &TaskQuery, rows: &[Row]) -> Page<usize> {
-    let go = || apply(q, rows).map(|r| r.position);
+    let go = || apply(q, rows).map(|r| r.extra);
     if rows.len() >= DETACH_AT {
         py.detach(go)
     } else {

@@ -29,7 +29,7 @@ mod validate;
 pub use params::decode_query_string;
 #[cfg(feature = "full")]
 pub use recurrence::next_occurrences;
-pub use rows::{RowData, RowInput};
+pub use rows::RowInput;
 pub use taskset::{TaskSet, parse_query};
 #[cfg(feature = "full")]
 pub use validate::validate;

@@ -1,11 +1,10 @@
 //! One task as the query engine reads it, from the API's task object (`GET .../tasks`) or a
 //! row of the shared query vectors.
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use todo_core::ids::{TagId, TaskId};
 use todo_core::model::{Priority, parse_instant};
-use todo_core::query::Queryable;
+use todo_core::query::QueryRow;
 use todo_core::{ErrorCode, FieldError};
 
 /// The fields of a task object that the engine reads; other fields are ignored. Tags come as
@@ -45,22 +44,10 @@ pub struct TagRef {
     pub id: i64,
 }
 
-/// A task's queryable fields, parsed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RowData {
-    id: TaskId,
-    title: String,
-    description: Option<String>,
-    completed: bool,
-    due: Option<DateTime<Utc>>,
-    priority: Priority,
-    tag_ids: Vec<TagId>,
-    created_at: DateTime<Utc>,
-}
-
-impl RowData {
-    /// Parses a row; errors name the field as `tasks[<position>].<field>`.
-    pub fn parse(position: usize, r: RowInput) -> Result<RowData, FieldError> {
+impl RowInput {
+    /// The engine's row; errors name the field as `tasks[<position>].<field>`.
+    pub fn parse(self, position: usize) -> Result<QueryRow, FieldError> {
+        let r = self;
         let name = |f: &str| format!("tasks[{position}].{f}");
         let due = match &r.due_datetime {
             Some(d) => Some(parse_instant(&name("due_datetime"), d)?),
@@ -84,7 +71,7 @@ impl RowData {
                 format!("{} must not be empty", name("title")),
             ));
         }
-        Ok(RowData {
+        Ok(QueryRow {
             id: TaskId::new(r.id),
             title: r.title,
             description: r.description,
@@ -93,39 +80,8 @@ impl RowData {
             priority,
             tag_ids,
             created_at: parse_instant(&name("created_at"), &r.created_at)?,
+            extra: (),
         })
-    }
-
-    /// The task id.
-    pub fn task_id(&self) -> i64 {
-        self.id.get()
-    }
-}
-
-impl Queryable for RowData {
-    fn id(&self) -> TaskId {
-        self.id
-    }
-    fn title(&self) -> &str {
-        &self.title
-    }
-    fn description(&self) -> Option<&str> {
-        self.description.as_deref()
-    }
-    fn completed(&self) -> bool {
-        self.completed
-    }
-    fn due(&self) -> Option<DateTime<Utc>> {
-        self.due
-    }
-    fn priority(&self) -> Priority {
-        self.priority
-    }
-    fn tag_ids(&self) -> &[TagId] {
-        &self.tag_ids
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
     }
 }
 
@@ -146,10 +102,10 @@ mod tests {
             "tags": [{"id": 3, "name": "home", "color": "#FF0000"}, {"id": 1, "name": "x", "color": "#000000"}],
             "created_at": "2026-01-01T00:00:00Z", "reminder": null
         }));
-        let row = RowData::parse(0, r).unwrap();
-        assert_eq!(row.task_id(), 7);
-        assert_eq!(row.tag_ids(), &[TagId::new(1), TagId::new(3)]);
-        assert_eq!(row.priority(), Priority::High);
+        let row = r.parse(0).unwrap();
+        assert_eq!(row.id, TaskId::new(7));
+        assert_eq!(row.tag_ids, [TagId::new(1), TagId::new(3)]);
+        assert_eq!(row.priority, Priority::High);
     }
 
     #[test]
@@ -157,12 +113,9 @@ mod tests {
         let r = input(serde_json::json!({
             "id": 1, "title": "t", "priority": "Urgent", "created_at": "2026-01-01T00:00:00Z"
         }));
-        let e = RowData::parse(4, r).unwrap_err();
+        let e = r.parse(4).unwrap_err();
         assert_eq!(e.field, "tasks[4].priority");
         let r = input(serde_json::json!({"id": 1, "title": "t", "created_at": "yesterday"}));
-        assert_eq!(
-            RowData::parse(0, r).unwrap_err().field,
-            "tasks[0].created_at"
-        );
+        assert_eq!(r.parse(0).unwrap_err().field, "tasks[0].created_at");
     }
 }

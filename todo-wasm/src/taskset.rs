@@ -6,74 +6,21 @@ use std::collections::HashMap;
 
 use js_sys::{Array, Object, Reflect};
 use memchr::memmem::Finder;
-use todo_core::query::{Page, Queryable, TaskQuery, apply, search_text};
+use todo_core::query::{Page, QueryRow, TaskQuery, apply, search_text};
 use wasm_bindgen::prelude::*;
 
 use crate::errors;
 use crate::params;
-use crate::rows::{RowData, RowInput, TagRef};
+use crate::rows::{RowInput, TagRef};
 
-/// One loaded task: what the engine reads, the caller's object (returned as is), and the core's
-/// [`search_text`] of the task, computed once for the search prefilter.
-struct Entry {
-    data: RowData,
+/// One loaded task: what the engine reads, with the caller's object (returned as is) and the
+/// core's [`search_text`] of the task, computed once for the search prefilter.
+type Entry = QueryRow<Loaded>;
+
+/// What a loaded task keeps beside its fields.
+struct Loaded {
     object: JsValue,
     search: Box<str>,
-}
-
-impl Queryable for Entry {
-    fn id(&self) -> todo_core::TaskId {
-        self.data.id()
-    }
-    fn title(&self) -> &str {
-        self.data.title()
-    }
-    fn description(&self) -> Option<&str> {
-        self.data.description()
-    }
-    fn completed(&self) -> bool {
-        self.data.completed()
-    }
-    fn due(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.data.due()
-    }
-    fn priority(&self) -> todo_core::model::Priority {
-        self.data.priority()
-    }
-    fn tag_ids(&self) -> &[todo_core::TagId] {
-        self.data.tag_ids()
-    }
-    fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
-        self.data.created_at()
-    }
-}
-
-/// The search prefilter hands the engine references to the candidates.
-impl Queryable for &Entry {
-    fn id(&self) -> todo_core::TaskId {
-        (**self).id()
-    }
-    fn title(&self) -> &str {
-        (**self).title()
-    }
-    fn description(&self) -> Option<&str> {
-        (**self).description()
-    }
-    fn completed(&self) -> bool {
-        (**self).completed()
-    }
-    fn due(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        (**self).due()
-    }
-    fn priority(&self) -> todo_core::model::Priority {
-        (**self).priority()
-    }
-    fn tag_ids(&self) -> &[todo_core::TagId] {
-        (**self).tag_ids()
-    }
-    fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
-        (**self).created_at()
-    }
 }
 
 /// A user's tasks, queried in memory by the core's engine with the server's semantics.
@@ -183,13 +130,9 @@ fn read(keys: &Keys, position: usize, object: JsValue) -> Result<Entry, JsValue>
         created_at: opt_string(&keys.created_at, "created_at")?
             .ok_or_else(|| bad("created_at", "a string"))?,
     };
-    let data = RowData::parse(position, input).map_err(errors::field)?;
-    let search = search_text(data.title(), data.description()).into_boxed_str();
-    Ok(Entry {
-        data,
-        object,
-        search,
-    })
+    let row = input.parse(position).map_err(errors::field)?;
+    let search = search_text(&row.title, row.description.as_deref()).into_boxed_str();
+    Ok(row.with_extra(Loaded { object, search }))
 }
 
 fn query_of(params: &JsValue) -> Result<TaskQuery, JsValue> {
@@ -230,7 +173,7 @@ impl TaskSet {
             .filter(|e| {
                 finders
                     .iter()
-                    .all(|f| f.find(e.search.as_bytes()).is_some())
+                    .all(|f| f.find(e.extra.search.as_bytes()).is_some())
             })
             .collect();
         // The candidates match the words already: the engine need not search them again.
@@ -266,7 +209,7 @@ impl TaskSet {
     }
 
     fn put(&mut self, entry: Entry) {
-        let id = entry.data.task_id();
+        let id = entry.id.get();
         match self.index.get(&id) {
             Some(&i) => self.entries[i] = entry,
             None => {
@@ -301,7 +244,7 @@ impl TaskSet {
         };
         self.entries.swap_remove(i);
         if let Some(moved) = self.entries.get(i) {
-            self.index.insert(moved.data.task_id(), i);
+            self.index.insert(moved.id.get(), i);
         }
         true
     }
@@ -314,7 +257,7 @@ impl TaskSet {
         self.index
             .get(&id)
             .and_then(|&i| self.entries.get(i))
-            .map_or(JsValue::UNDEFINED, |e| e.object.clone())
+            .map_or(JsValue::UNDEFINED, |e| e.extra.object.clone())
     }
 
     /// Searches, filters, sorts and pages the tasks with the list parameters of
@@ -329,7 +272,7 @@ impl TaskSet {
     ) -> Result<JsValue, JsValue> {
         let q = query_of(&params)?;
         let page = self.run(&q);
-        let items: Array = page.items.iter().map(|e| e.object.clone()).collect();
+        let items: Array = page.items.iter().map(|e| e.extra.object.clone()).collect();
         Ok(page_object(&page, "items", items))
     }
 
@@ -346,7 +289,7 @@ impl TaskSet {
         let ids: Array = page
             .items
             .iter()
-            .map(|e| JsValue::from_f64(e.data.task_id() as f64))
+            .map(|e| JsValue::from_f64(e.id.get() as f64))
             .collect();
         Ok(page_object(&page, "ids", ids))
     }

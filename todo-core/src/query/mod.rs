@@ -280,6 +280,103 @@ pub trait Queryable {
     fn created_at(&self) -> DateTime<Utc>;
 }
 
+/// Engines that hand out references query them as the values.
+impl<T: Queryable + ?Sized> Queryable for &T {
+    fn id(&self) -> TaskId {
+        (**self).id()
+    }
+    fn title(&self) -> &str {
+        (**self).title()
+    }
+    fn description(&self) -> Option<&str> {
+        (**self).description()
+    }
+    fn completed(&self) -> bool {
+        (**self).completed()
+    }
+    fn due(&self) -> Option<DateTime<Utc>> {
+        (**self).due()
+    }
+    fn priority(&self) -> Priority {
+        (**self).priority()
+    }
+    fn tag_ids(&self) -> &[TagId] {
+        (**self).tag_ids()
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        (**self).created_at()
+    }
+}
+
+/// A task's queryable fields, owned, as the bindings read them out of foreign objects (Python
+/// dicts, JS objects), with `extra`: what the caller keeps beside them (the object's position,
+/// the object itself) to turn the engine's page back into its own items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryRow<X = ()> {
+    /// The id.
+    pub id: TaskId,
+    /// The title.
+    pub title: String,
+    /// The description.
+    pub description: Option<String>,
+    /// Whether completed.
+    pub completed: bool,
+    /// The due date.
+    pub due: Option<DateTime<Utc>>,
+    /// The priority.
+    pub priority: Priority,
+    /// Attached tag ids.
+    pub tag_ids: Vec<TagId>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// The caller's.
+    pub extra: X,
+}
+
+impl<X> QueryRow<X> {
+    /// The same fields with another `extra`.
+    pub fn with_extra<Y>(self, extra: Y) -> QueryRow<Y> {
+        QueryRow {
+            id: self.id,
+            title: self.title,
+            description: self.description,
+            completed: self.completed,
+            due: self.due,
+            priority: self.priority,
+            tag_ids: self.tag_ids,
+            created_at: self.created_at,
+            extra,
+        }
+    }
+}
+
+impl<X> Queryable for QueryRow<X> {
+    fn id(&self) -> TaskId {
+        self.id
+    }
+    fn title(&self) -> &str {
+        &self.title
+    }
+    fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+    fn completed(&self) -> bool {
+        self.completed
+    }
+    fn due(&self) -> Option<DateTime<Utc>> {
+        self.due
+    }
+    fn priority(&self) -> Priority {
+        self.priority
+    }
+    fn tag_ids(&self) -> &[TagId] {
+        &self.tag_ids
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+}
+
 impl Queryable for Task {
     fn id(&self) -> TaskId {
         self.id
