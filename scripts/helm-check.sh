@@ -13,7 +13,10 @@
 #      docs: kubernetes-validate has none for CRDs), with every policy a target names defined;
 #   5. dapr/ equals the chart's rendering for the release "todo" (one source, no drift), and the
 #      names in the chart match the code (topics, component names, env vars the server reads;
-#      todo-server/tests/deploy_names.rs checks the same against the code's constants);
+#      todo-server/tests/deploy_names.rs checks the same against the code's constants); the
+#      trust between the sidecar and the app in every rendering: APP_API_TOKEN and DAPR_API_TOKEN
+#      from the Secrets the sidecar's annotations name, accessControl denying by default and
+#      never allowing /dapr/* or /job/*, the app port open to no pod of the namespace;
 #   6. yamllint on the values, dapr/ and the rendered manifests;
 #   7. checkov on the rendered manifests (namespace "todo": checkov's own helm mode renders into
 #      "default") and on the Dockerfile: no failed check; the skips are in the chart, each with
@@ -130,6 +133,14 @@ fi
 if helm template todo "$CHART" --set kafka.topics.prefix=x. >/dev/null 2>&1; then
   echo "a topic prefix with the Dapr transport was accepted" >&2; exit 1
 fi
+for op in '/dapr/**' '/job/reminder-1' '/**'; do
+  if helm template todo "$CHART" --set-json "dapr.accessControl.allowedOperations=[\"$op\"]" >/dev/null 2>&1; then
+    echo "dapr.accessControl.allowedOperations $op (the sidecar's routes) was accepted" >&2; exit 1
+  fi
+done
+if helm template todo "$CHART" --set dapr.appToken=short >/dev/null 2>&1; then
+  echo "an app token of fewer than 32 characters was accepted" >&2; exit 1
+fi
 
 # --- 3. render + strict schema validation ------------------------------------------------------
 step "helm template | kubernetes-validate --strict -k $K8S_VERSION"
@@ -215,7 +226,18 @@ SCHEMAS = {
                     "storeName": {"type": "string"}, "defaultAccess": {"enum": ["allow", "deny"]},
                     "allowedSecrets": {"type": "array", "items": {"type": "string"}},
                     "deniedSecrets": {"type": "array", "items": {"type": "string"}}}}}}},
-            "features": {"type": "array"}, "accessControl": {"type": "object"}, "mtls": {"type": "object"}}}}},
+            "features": {"type": "array"}, "mtls": {"type": "object"},
+            # Dapr's ACL (docs: invoke-allowlist; pkg/acl refuses a policy without appId,
+            # trustDomain or namespace).
+            "accessControl": {"type": "object", "required": ["defaultAction"], "additionalProperties": False, "properties": {
+                "defaultAction": {"enum": ["allow", "deny"]}, "trustDomain": {"type": "string", "minLength": 1},
+                "policies": {"type": "array", "items": {"type": "object", "required": ["appId", "trustDomain", "namespace"],
+                    "additionalProperties": False, "properties": {"appId": NAME, "namespace": NAME,
+                    "trustDomain": {"type": "string", "minLength": 1}, "defaultAction": {"enum": ["allow", "deny"]},
+                    "operations": {"type": "array", "items": {"type": "object", "required": ["name", "action"],
+                        "additionalProperties": False, "properties": {"name": {"type": "string", "pattern": "^/"},
+                        "httpVerb": {"type": "array", "items": {"enum": ["*", "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]}},
+                        "action": {"enum": ["allow", "deny"]}}}}}}}}}}}}},
 }
 
 def check_dapr(obj, where):
@@ -273,6 +295,76 @@ for name in ("default.yaml", "kafka-transport.yaml"):
             ann = d["spec"]["template"]["metadata"]["annotations"]
             if ann["dapr.io/app-id"] != "todo-server":
                 errors.append("the Dapr app id is not todo-server")
+            for c in d["spec"]["template"]["spec"]["containers"]:
+                for e in c.get("env", []):
+                    if f'"{e["name"]}"' not in src:
+                        errors.append(f"{name}: the chart sets {e['name']}, which todo-server does not read")
+
+# Trust between the sidecar and the app (docs/deploy.md): in every rendering with the server, the
+# server has APP_API_TOKEN and DAPR_API_TOKEN from the Secrets (key `token`) the sidecar's
+# annotations name, each rendered by the chart (a token of >= 32 characters) unless the values
+# name an existing one; the Configuration denies service invocation by default and never
+# allows the sidecar's routes; the NetworkPolicy opens the app port to no pod of the namespace.
+import base64
+OVERRIDES = {"production.yaml": "helm/todo-advanced/values-production.yaml", "minikube.yaml": "helm/todo-advanced/values-minikube.yaml"}
+checked = 0
+for path in sorted(glob.glob(os.path.join(work, "*.yaml"))):
+    name = os.path.basename(path)
+    if name.startswith("embedded-"):
+        continue
+    objs = docs(path)
+    deps = [d for d in objs if d.get("kind") == "Deployment" and d["metadata"]["name"] == "todo-server"]
+    if not deps:
+        continue
+    checked += 1
+    dep = deps[0]
+    ann = dep["spec"]["template"]["metadata"]["annotations"]
+    server = next(c for c in dep["spec"]["template"]["spec"]["containers"] if c["name"] == "todo-server")
+    env = {e["name"]: e for e in server.get("env", [])}
+    given = {}
+    if name in OVERRIDES:
+        with open(OVERRIDES[name]) as f:
+            given = (yaml.safe_load(f) or {}).get("dapr", {})
+    secrets = {d["metadata"]["name"]: d for d in objs if d.get("kind") == "Secret"}
+    for var, annotation, value_key in (("APP_API_TOKEN", "dapr.io/app-token-secret", "appTokenSecret"),
+                                       ("DAPR_API_TOKEN", "dapr.io/api-token-secret", "apiTokenSecret")):
+        ref = env.get(var, {}).get("valueFrom", {}).get("secretKeyRef")
+        if not ref or ref.get("key") != "token":
+            errors.append(f"{name}: the server's {var} is not from a Secret's key `token`")
+            continue
+        if ann.get(annotation) != ref["name"]:
+            errors.append(f"{name}: {annotation} is {ann.get(annotation)!r}, the server's {var} is from {ref['name']!r}")
+        if given.get(value_key):
+            if ref["name"] != given[value_key] or ref["name"] in secrets:
+                errors.append(f"{name}: {var} should come from the operator's Secret {given[value_key]!r} only")
+        else:
+            token = base64.b64decode(secrets.get(ref["name"], {}).get("data", {}).get("token", "")).decode()
+            if len(token) < 32:
+                errors.append(f"{name}: the chart renders no Secret {ref['name']!r} with a token of >= 32 characters for {var}")
+    for d in objs:
+        if d.get("kind") == "Configuration":
+            acl = d["spec"].get("accessControl", {})
+            if acl.get("defaultAction") != "deny":
+                errors.append(f"{name}: Configuration {d['metadata']['name']}: accessControl.defaultAction is not deny")
+            for p in acl.get("policies", []):
+                if p.get("defaultAction") != "deny":
+                    errors.append(f"{name}: accessControl policy of {p.get('appId')}: defaultAction is not deny")
+                for op in p.get("operations", []):
+                    first = op["name"].lower().split("/")[1]
+                    if op["action"] == "allow" and (first in ("dapr", "job", "") or "*" in first):
+                        errors.append(f"{name}: accessControl allows {p.get('appId')} {op['name']} (the sidecar's routes)")
+        if d.get("kind") == "NetworkPolicy" and d["metadata"]["name"] == "todo-server":
+            port = server["ports"][0]["containerPort"]
+            for rule in d["spec"].get("ingress", []):
+                ports = [p.get("port") for p in rule.get("ports", [])]
+                open_to_app = not ports or port in ports or "http" in ports
+                whole_ns = not rule.get("from") or any(
+                    set(f) == {"podSelector"} and not f["podSelector"].get("matchLabels") and not f["podSelector"].get("matchExpressions")
+                    for f in rule["from"])
+                if open_to_app and whole_ns:
+                    errors.append(f"{name}: the server's NetworkPolicy opens the app port {port} to every pod of the namespace")
+if checked < 4:
+    errors.append(f"the trust checks saw the server in {checked} renderings only")
 # Topics: the chart's list is the code's topics and their dead-letter topics.
 with open("todo-events/src/topic.rs") as f:
     topic_src = f.read()
@@ -285,7 +377,8 @@ if chart_topics != code_topics:
 if errors:
     print("\n".join(errors), file=sys.stderr)
     sys.exit(1)
-print(f"{len(files)} Dapr resources in dapr/ valid and equal to the chart's; {len(code_topics)} topics match the code")
+print(f"{len(files)} Dapr resources in dapr/ valid and equal to the chart's; {len(code_topics)} topics match the code; "
+      f"sidecar/app tokens, accessControl and NetworkPolicy checked in {checked} renderings")
 PY
 
 # --- 6. yamllint -------------------------------------------------------------------------------

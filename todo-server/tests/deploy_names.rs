@@ -345,13 +345,76 @@ fn the_secret_the_setup_creates_has_the_keys_the_server_reads() {
             "setup-minikube.sh does not put {key} into {secret}"
         );
     }
-    // The chart never holds a secret value: no Secret resource among its templates.
+    // The chart holds no secret of the operator's: its one Secret template is the Dapr tokens'
+    // (a random token, or the operator's own token value), never `secrets.name`.
     for dir in ["server", "kafka", "postgresql", "dapr"] {
         for entry in
             std::fs::read_dir(root().join("helm/todo-advanced/templates").join(dir)).unwrap()
         {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            assert!(!text.contains("kind: Secret"), "a Secret in the chart");
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            if path.ends_with("server/dapr-tokens.yaml") {
+                assert!(text.contains("kind: Secret") && text.contains("include \"todo.token\""));
+                assert!(
+                    !text.contains(".Values.secrets"),
+                    "the tokens' Secret holds a secret of the app"
+                );
+            } else {
+                assert!(
+                    !text.contains("kind: Secret"),
+                    "a Secret in {}",
+                    path.display()
+                );
+            }
         }
     }
+}
+
+/// The Dapr tokens (docs/deploy.md, "Trust between the sidecar and the app"): the Deployment
+/// gives the server `APP_API_TOKEN` and `DAPR_API_TOKEN` from the Secrets the sidecar's
+/// annotations name, so the sidecar and the app always hold the same tokens; the server reads
+/// both (and refuses to start with Dapr without the first).
+#[test]
+fn the_chart_gives_the_server_and_its_sidecar_the_same_tokens() {
+    let deployment = read("helm/todo-advanced/templates/server/deployment.yaml");
+    let helpers = read("helm/todo-advanced/templates/_helpers.tpl");
+    for (var, annotation, helper) in [
+        (
+            "APP_API_TOKEN",
+            "dapr.io/app-token-secret",
+            "todo.server.appTokenSecret",
+        ),
+        (
+            "DAPR_API_TOKEN",
+            "dapr.io/api-token-secret",
+            "todo.server.apiTokenSecret",
+        ),
+    ] {
+        let include = format!("{{{{ include \"{helper}\" . | quote }}}}");
+        assert!(
+            deployment.contains(&format!("{annotation}: {include}")),
+            "{annotation} is not the Secret of {helper}"
+        );
+        let env = format!(
+            "- name: {var}\n              valueFrom:\n                secretKeyRef:\n                  name: {include}\n                  key: token"
+        );
+        assert!(
+            deployment.contains(&env),
+            "{var} is not from {helper}'s key `token`"
+        );
+        assert!(helpers.contains(&format!("define \"{helper}\"")));
+        assert!(
+            read("todo-server/src/config.rs").contains(&format!("\"{var}\"")),
+            "the server does not read {var}"
+        );
+    }
+    // The Configuration the sidecar uses denies service invocation by default.
+    let dapr = dapr_dir();
+    let config = dapr
+        .get(&(
+            "Configuration".to_owned(),
+            s(&values(), "dapr.config").to_owned(),
+        ))
+        .unwrap();
+    assert_eq!(s(config, "spec.accessControl.defaultAction"), "deny");
 }

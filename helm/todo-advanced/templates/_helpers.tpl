@@ -79,3 +79,37 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/*
+The Secrets (key `token`) of the two Dapr tokens (docs/deploy.md, "Trust between the sidecar and
+the app"): the one the operator names, else the chart's own (templates/server/dapr-tokens.yaml).
+APP_API_TOKEN: sent by the sidecar on its calls to the app; DAPR_API_TOKEN: by the app to the
+sidecar.
+*/}}
+{{- define "todo.server.appTokenSecret" -}}
+{{- default (printf "%s-app-token" (include "todo.server.fullname" .)) .Values.dapr.appTokenSecret -}}
+{{- end -}}
+
+{{- define "todo.server.apiTokenSecret" -}}
+{{- default (printf "%s-api-token" (include "todo.server.fullname" .)) .Values.dapr.apiTokenSecret -}}
+{{- end -}}
+
+{{/*
+The token of the chart's Secret .name in .namespace: .value when the operator gives one, else the
+token already in that Secret (read back with `lookup`, so an upgrade keeps it), else a new random
+one (an install; also every `helm template`, where `lookup` sees no cluster).
+*/}}
+{{- define "todo.token" -}}
+{{- if .value -}}
+{{- .value -}}
+{{- else -}}
+{{- $token := "" -}}
+{{- $existing := lookup "v1" "Secret" .namespace .name -}}
+{{- if $existing -}}
+{{- if $existing.data -}}
+{{- $token = index $existing.data "token" | default "" | b64dec -}}
+{{- end -}}
+{{- end -}}
+{{- default (randAlphaNum 48) $token -}}
+{{- end -}}
+{{- end -}}
