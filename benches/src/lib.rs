@@ -246,3 +246,85 @@ pub mod recurrence_data {
         )
     }
 }
+
+/// The most expensive RRULEs the recurrence cost limits still accept, and the attack they
+/// refuse (issue 14), for the `rrule_limits` benchmark and its peak-memory figures.
+pub mod rrule_limits_data {
+    /// Every hour of the day at `:00`, `:15`, `:30`, `:45`: the 96 times a day
+    /// `todo_core::model::recurrence::MAX_TIMES_PER_DAY` allows.
+    const TIMES: &str = "BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;\
+                         BYMINUTE=0,15,30,45";
+
+    /// The 62 `BYSETPOS` values `MAX_LIST_LEN` allows: the first and last 31 positions.
+    const SETPOS: &str = "BYSETPOS=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,\
+                          25,26,27,28,29,30,31,-1,-2,-3,-4,-5,-6,-7,-8,-9,-10,-11,-12,-13,-14,-15,\
+                          -16,-17,-18,-19,-20,-21,-22,-23,-24,-25,-26,-27,-28,-29,-30,-31";
+
+    /// The 62 `BYMONTHDAY` values `MAX_LIST_LEN` allows.
+    const MONTHDAYS: &str = "BYMONTHDAY=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,\
+                             23,24,25,26,27,28,29,30,31,-1,-2,-3,-4,-5,-6,-7,-8,-9,-10,-11,-12,-13,\
+                             -14,-15,-16,-17,-18,-19,-20,-21,-22,-23,-24,-25,-26,-27,-28,-29,-30,-31";
+
+    /// The attack of issue 14 (465 characters): every second of every day of the year, 31.6
+    /// million candidates per year; it took about 10 s and 1.5 GB before the limits.
+    pub fn attack() -> String {
+        let list = |n: u32| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        format!(
+            "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR={};BYMINUTE={};BYSECOND={}",
+            list(24),
+            list(60),
+            list(60)
+        )
+    }
+
+    /// The worst accepted rules, each with what makes it expensive.
+    pub fn worst() -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "yearly_every_day_96_times",
+                format!("FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;{TIMES}"),
+            ),
+            (
+                "yearly_every_day_96_times_count_100k",
+                format!("FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;{TIMES};COUNT=100000"),
+            ),
+            (
+                "yearly_every_day_96_times_62_setpos",
+                format!("FREQ=YEARLY;{MONTHDAYS};{TIMES};{SETPOS}"),
+            ),
+            (
+                "daily_62_setpos_never_matching",
+                format!("FREQ=DAILY;BYHOUR=9;BYSETPOS={}", {
+                    (2..=63).map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+                }),
+            ),
+            (
+                "daily_62_monthdays_never_matching",
+                "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30,31,-30,-31".to_owned(),
+            ),
+            (
+                "hourly_96_times_never_matching",
+                "FREQ=HOURLY;BYMONTH=4;BYMONTHDAY=31;BYMINUTE=0,15,30,45".to_owned(),
+            ),
+            ("monthly_62_nth_weekdays_never_matching", {
+                let nth: Vec<String> = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+                    .iter()
+                    .flat_map(|d| (1..=5).chain(-5..=-1).map(move |n| format!("{n}{d}")))
+                    .take(62)
+                    .collect();
+                format!("FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30;BYDAY={}", nth.join(","))
+            }),
+            (
+                "weekly_every_day_never_matching",
+                "FREQ=WEEKLY;BYMONTH=2;BYMONTHDAY=30;BYDAY=MO,TU,WE,TH,FR,SA,SU".to_owned(),
+            ),
+            (
+                "yearly_62_weeknos_never_matching",
+                "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30;BYWEEKNO=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,\
+                 16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,\
+                 44,45,46,47,48,49,50,51,52,53,-1,-2,-3,-4,-5,-6,-7,-8,-9"
+                    .to_owned(),
+            ),
+        ]
+    }
+}

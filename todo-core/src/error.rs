@@ -31,6 +31,8 @@ pub enum ErrorCode {
     Inconsistent,
     /// An id that does not name an existing resource of this user.
     UnknownReference,
+    /// A value that would cost too much to act on (an RRULE beyond the recurrence limits).
+    TooComplex,
 }
 
 impl ErrorCode {
@@ -48,6 +50,7 @@ impl ErrorCode {
             ErrorCode::Duplicate => "duplicate",
             ErrorCode::Inconsistent => "inconsistent",
             ErrorCode::UnknownReference => "unknown_reference",
+            ErrorCode::TooComplex => "too_complex",
         }
     }
 }

@@ -41,8 +41,26 @@ impl RRuleText {
     /// The longest accepted rule text.
     pub const MAX_LEN: usize = 1000;
 
-    /// Parses and normalizes a rule.
+    /// Parses and normalizes a rule given as new input: the syntax checks of
+    /// [`RRuleText::parse_stored`] and the cost limits of [`check_cost`] (list sizes, times a
+    /// day), so that a rule whose expansion would be expensive is refused before it is ever
+    /// expanded.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let (text, rule) = Self::parse_syntax(s)?;
+        check_cost(&rule)?;
+        Ok(text)
+    }
+
+    /// Parses and normalizes a rule read back from storage or from an event: the syntax checks
+    /// of [`RRuleText::parse`] without its cost limits, so that a task saved before a limit
+    /// existed stays readable. Such a rule is still never expanded: the recurrence engine checks
+    /// the same limits before it expands a rule, and refuses it with the same field error.
+    pub fn parse_stored(s: &str) -> Result<Self, FieldError> {
+        Self::parse_syntax(s).map(|(text, _)| text)
+    }
+
+    /// The syntax checks, and the rule as the `rrule` crate read it.
+    fn parse_syntax(s: &str) -> Result<(Self, rrule::RRule<rrule::Unvalidated>), FieldError> {
         let t = s.trim();
         let t = t
             .strip_prefix("RRULE:")
@@ -73,7 +91,7 @@ impl RRuleText {
         }
         check_parts(&upper)?;
         match upper.parse::<rrule::RRule<rrule::Unvalidated>>() {
-            Ok(_) => Ok(RRuleText(upper)),
+            Ok(rule) => Ok((RRuleText(upper), rule)),
             Err(e) => Err(FieldError::new(
                 "rrule",
                 ErrorCode::InvalidFormat,
@@ -114,6 +132,86 @@ impl RRuleText {
 /// The largest accepted `COUNT`: enough for an hourly series of eleven years, and small enough that
 /// counting a series from its start stays fast.
 pub const MAX_COUNT: u32 = 100_000;
+
+/// The most times of day a rule may give one day: the distinct (hour, minute, second) slots its
+/// `BYHOUR`, `BYMINUTE` and `BYSECOND` lists (and, for `HOURLY`, every `INTERVAL`-th hour of the
+/// day) can produce. 96 is every quarter of an hour, round the clock; a calendar rule uses a few.
+///
+/// The `rrule` crate builds each period's candidates (days x times) in memory before it yields the
+/// first one, so this bounds memory: `FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU` with every hour,
+/// minute and second (86,400 times a day) made 31.6 million candidates per year, 1.5 GB.
+pub const MAX_TIMES_PER_DAY: u64 = 96;
+
+/// The most days one period of a rule can hold (the days of a leap year, for `FREQ=YEARLY`).
+pub const MAX_DAYS_PER_PERIOD: u64 = 366;
+
+/// The most candidates the `rrule` crate materialises for one period of an accepted rule: every
+/// day of a leap year at [`MAX_TIMES_PER_DAY`] times (35,136, about 1 MB).
+pub const MAX_CANDIDATES_PER_PERIOD: u64 = MAX_DAYS_PER_PERIOD * MAX_TIMES_PER_DAY;
+
+/// The most entries of each day-level list (`BYDAY`, `BYMONTHDAY`, `BYYEARDAY`, `BYWEEKNO`) and of
+/// `BYSETPOS`, after duplicates are dropped. 62 is every day of a month counted from both ends
+/// (`BYMONTHDAY=1,...,31,-1,...,-31`); the crate tests every day of a period against these lists
+/// and picks `BYSETPOS` positions with a quadratic search, so their lengths multiply its work in
+/// every period it walks, including the up to 100,000 empty ones it walks before giving up.
+pub const MAX_LIST_LEN: usize = 62;
+
+/// Checks the cost limits of a rule as the `rrule` crate read it (before or after its defaults
+/// are filled from the series start, which adds one value to an empty list): at most
+/// [`MAX_LIST_LEN`] entries per day-level list and in `BYSETPOS`, and at most
+/// [`MAX_TIMES_PER_DAY`] times a day, hence at most [`MAX_CANDIDATES_PER_PERIOD`] candidates per
+/// period. Fails with field `rrule`, code `too_complex`, naming the limit.
+pub(crate) fn check_cost<S>(rule: &rrule::RRule<S>) -> Result<(), FieldError> {
+    let too_complex =
+        |message: String| Err(FieldError::new("rrule", ErrorCode::TooComplex, message));
+    let lists = [
+        ("BYDAY", rule.get_by_weekday().len()),
+        ("BYMONTHDAY", rule.get_by_month_day().len()),
+        ("BYYEARDAY", rule.get_by_year_day().len()),
+        ("BYWEEKNO", rule.get_by_week_no().len()),
+        ("BYSETPOS", rule.get_by_set_pos().len()),
+    ];
+    for (name, len) in lists {
+        if len > MAX_LIST_LEN {
+            return too_complex(format!(
+                "rrule is too complex: {name} has {len} distinct values; at most {MAX_LIST_LEN} are allowed"
+            ));
+        }
+    }
+    let times = times_per_day(rule);
+    if times > MAX_TIMES_PER_DAY {
+        return too_complex(format!(
+            "rrule is too complex: BYHOUR x BYMINUTE x BYSECOND give up to {times} times a day; \
+             at most {MAX_TIMES_PER_DAY} are allowed"
+        ));
+    }
+    Ok(())
+}
+
+/// An upper bound of the distinct times of day a rule gives one day. An empty list counts as one
+/// value (the start's) at or above the rule's frequency and as every value below it (an
+/// `HOURLY` rule runs through the hours); at the frequency's own unit, a day holds at most
+/// `ceil(units per day / INTERVAL)` steps.
+fn times_per_day<S>(rule: &rrule::RRule<S>) -> u64 {
+    use rrule::Frequency;
+    let freq = rule.get_freq();
+    let len = |n: usize, all: u64, runs: bool| match n {
+        0 if runs => all,
+        0 => 1,
+        n => u64::try_from(n).unwrap_or(u64::MAX),
+    };
+    let hours = len(rule.get_by_hour().len(), 24, freq >= Frequency::Hourly);
+    let minutes = len(rule.get_by_minute().len(), 60, freq >= Frequency::Minutely);
+    let seconds = len(rule.get_by_second().len(), 60, freq >= Frequency::Secondly);
+    let interval = u64::from(rule.get_interval().max(1));
+    let steps = |units_per_day: u64| units_per_day.div_ceil(interval);
+    match freq {
+        Frequency::Hourly => hours.min(steps(24)) * minutes * seconds,
+        Frequency::Minutely => (hours * minutes).min(steps(24 * 60)) * seconds,
+        Frequency::Secondly => (hours * minutes * seconds).min(steps(24 * 60 * 60)),
+        _ => hours * minutes * seconds,
+    }
+}
 
 /// The `KEY=VALUE` parts of a rule.
 fn parts(s: &str) -> impl Iterator<Item = (&str, &str)> {
@@ -193,10 +291,12 @@ impl fmt::Display for RRuleText {
     }
 }
 
+/// Reads a rule as stored ([`RRuleText::parse_stored`]): a task or event written before a cost
+/// limit existed must stay readable. New input goes through [`RRuleText::parse`].
 impl<'de> Deserialize<'de> for RRuleText {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        RRuleText::parse(&s).map_err(serde::de::Error::custom)
+        RRuleText::parse_stored(&s).map_err(serde::de::Error::custom)
     }
 }
 

@@ -29,7 +29,16 @@
 //!   without an occurrence) before finding one. A pattern always recurs; an end before the start
 //!   or before the first occurrence only leaves the series empty.
 //!
-//! Cost: without `COUNT`, an RRULE is expanded from the period that contains the instant asked
+//! Cost: a rule is checked against cost limits before it is ever expanded, when it is parsed
+//! ([`crate::model::RRuleText::parse`]) and again when a series is built from it (for rules stored
+//! before a limit existed): at most [`crate::model::recurrence::MAX_TIMES_PER_DAY`] times a day
+//! and [`crate::model::recurrence::MAX_LIST_LEN`] entries per day-level `BYxxx` list and in
+//! `BYSETPOS`. The `rrule` crate materialises each period's candidates (days x times) before it
+//! yields the first, so this bounds the memory of one period to
+//! [`MAX_CANDIDATES_PER_PERIOD`] candidates (about 1 MB); and each expansion takes at most
+//! [`MAX_EXPANSION_STEPS`] candidates, then answers "no further occurrence".
+//!
+//! Without `COUNT`, an RRULE is expanded from the period that contains the instant asked
 //! about, so [`Series::next_after`] does not get slower as a series ages. With `COUNT` the expansion
 //! has to count from `DTSTART`, so `next_after` costs grow with the number of occurrences before
 //! the instant: at most `COUNT`, itself at most 100,000 (near the end of `FREQ=HOURLY;COUNT=100000`,
@@ -45,12 +54,23 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
 use crate::error::{ErrorCode, FieldError};
+use crate::model::recurrence::{MAX_CANDIDATES_PER_PERIOD, MAX_COUNT};
 use crate::model::{Recurrence, RecurrencePattern, Task, TimeZone};
 
 use rule::CompiledRule;
 
 /// The most dates [`Series::upcoming`] returns, whatever it is asked for.
 pub const MAX_UPCOMING: usize = 1000;
+
+/// The most candidate wall-clock times one expansion ([`Series::next_after`],
+/// [`Series::upcoming`], [`Series::has_occurrence`]) takes from the `rrule` crate. When it runs
+/// out, the answer is "no further occurrence" (and [`Series::new`] refuses the rule). An accepted
+/// rule never needs as many: an expansion walks at most `COUNT` candidates before the instant
+/// asked about ([`MAX_COUNT`]) or one period of them ([`MAX_CANDIDATES_PER_PERIOD`]), plus the
+/// dates it returns ([`MAX_UPCOMING`]); twice that is the budget (272,272: about 60 ms in a
+/// release build).
+pub const MAX_EXPANSION_STEPS: usize =
+    2 * (MAX_COUNT as usize + MAX_CANDIDATES_PER_PERIOD as usize + MAX_UPCOMING);
 
 /// A repeating schedule: a recurrence in a time zone from a start, optionally up to an end.
 #[derive(Debug, Clone)]
@@ -162,7 +182,8 @@ impl Series {
             Engine::Rule(rule) => {
                 let until = rule.until();
                 let stop = until.and_then(|u| self.past(u));
-                for local in rule.occurrences_from(self.start_local) {
+                let walk = rule.occurrences_from(self.start_local);
+                for local in walk.take(MAX_EXPANSION_STEPS) {
                     if stop.is_some_and(|s| local > s) {
                         return false;
                     }
@@ -324,7 +345,7 @@ impl Series {
         // Instants found but not yet known to be the earliest left, and when the earliest is.
         let mut pending = BTreeSet::new();
         let mut settled: Option<NaiveDateTime> = None;
-        for local in rule.occurrences_from(from) {
+        for local in rule.occurrences_from(from).take(MAX_EXPANSION_STEPS) {
             if stop.is_some_and(|s| local > s) {
                 break;
             }

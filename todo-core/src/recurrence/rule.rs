@@ -16,6 +16,7 @@ use rrule::{Frequency, RRule, RRuleSet, Unvalidated, Validated};
 
 use crate::error::{ErrorCode, FieldError};
 use crate::model::RRuleText;
+use crate::model::recurrence::check_cost;
 
 /// A rule checked against its series start, ready to expand.
 #[derive(Debug, Clone)]
@@ -31,7 +32,10 @@ pub(crate) struct CompiledRule {
 }
 
 impl CompiledRule {
-    /// Validates `text` against the series start `start` (wall-clock time in the series' zone).
+    /// Validates `text` against the series start `start` (wall-clock time in the series' zone),
+    /// and checks the cost limits ([`crate::model::recurrence::MAX_TIMES_PER_DAY`], ...) once the
+    /// rule's defaults are filled: a rule that reached the store before a limit existed
+    /// ([`RRuleText::parse_stored`]) is refused here, before anything expands it.
     pub(crate) fn new(text: &RRuleText, start: NaiveDateTime) -> Result<Self, FieldError> {
         let invalid = |e: &dyn std::fmt::Display| {
             FieldError::new(
@@ -48,6 +52,7 @@ impl CompiledRule {
             .map_err(|e| invalid(&e))?
             .validate(floating(whole))
             .map_err(|e| invalid(&e))?;
+        check_cost(&rule)?;
         Ok(CompiledRule {
             rule,
             start: whole,

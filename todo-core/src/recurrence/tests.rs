@@ -766,3 +766,218 @@ proptest! {
         prop_assert_eq!(s.next_after(after), slow_next(&s, after));
     }
 }
+
+/// Every hour at `:00`, `:15`, `:30`, `:45`: the most times a day the limits allow.
+const QUARTER_HOURS: &str = "BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;\
+                             BYMINUTE=0,15,30,45";
+
+/// The attack of issue 14: every second of every day of the year (31.6 million candidates per
+/// year, 1.5 GB and 10 s before the limits).
+fn attack() -> String {
+    let list = |n: u32| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    format!(
+        "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR={};BYMINUTE={};BYSECOND={}",
+        list(24),
+        list(60),
+        list(60)
+    )
+}
+
+/// The most expensive rules the limits accept: a full period of 96 times a day, counted, and
+/// with the longest `BYSETPOS`.
+fn worst_accepted() -> Vec<String> {
+    let setpos: Vec<String> = (1..=31).chain(-31..=-1).map(|i| i.to_string()).collect();
+    vec![
+        format!("FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;{QUARTER_HOURS}"),
+        format!("FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;{QUARTER_HOURS};COUNT=100000"),
+        format!(
+            "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;{QUARTER_HOURS};BYSETPOS={}",
+            setpos.join(",")
+        ),
+        "FREQ=HOURLY;INTERVAL=2;BYMINUTE=0,7,15,22,30,37,45,52".to_owned(),
+    ]
+}
+
+fn refusal(r: &str) -> FieldError {
+    RRuleText::parse(r).expect_err(r)
+}
+
+#[test]
+fn the_attack_rule_is_refused_before_any_expansion() {
+    let rule = attack();
+    assert_eq!(rule.len(), 465);
+    let t = std::time::Instant::now();
+    let e = refusal(&rule);
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(100),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!((e.field.as_str(), e.code), ("rrule", ErrorCode::TooComplex));
+    assert!(e.message.contains("86400 times a day"), "{}", e.message);
+    assert!(e.message.contains("at most 96"), "{}", e.message);
+}
+
+#[test]
+fn times_a_day_are_limited() {
+    use crate::model::recurrence::MAX_TIMES_PER_DAY;
+    assert_eq!(MAX_TIMES_PER_DAY, 96);
+    for ok in [
+        format!("FREQ=DAILY;{QUARTER_HOURS}"),
+        "FREQ=HOURLY;BYMINUTE=0,15,30,45".to_owned(),
+        // A day holds 12 two-hour steps.
+        "FREQ=HOURLY;INTERVAL=2;BYMINUTE=0,7,15,22,30,37,45,52".to_owned(),
+        "FREQ=HOURLY;INTERVAL=59;BYMINUTE=0,17,45;BYSECOND=0,30".to_owned(),
+        // Duplicates count once, as the crate drops them.
+        format!("FREQ=DAILY;BYHOUR={}", ["9"; 200].join(",")),
+        "FREQ=WEEKLY;BYDAY=MO;BYHOUR=8,12,16;BYMINUTE=0,30;BYSECOND=0,20,40".to_owned(),
+    ] {
+        assert!(RRuleText::parse(&ok).is_ok(), "{ok}");
+    }
+    for (bad, times) in [
+        (format!("FREQ=DAILY;{QUARTER_HOURS};BYSECOND=0,30"), 192),
+        ("FREQ=HOURLY;BYMINUTE=0,10,20,30,40".to_owned(), 120),
+        ("FREQ=HOURLY;BYSECOND=0,1,2,3,4".to_owned(), 120),
+        (
+            "FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9;BYMINUTE=0,6,12,18,24,30,36,42,48,54".to_owned(),
+            100,
+        ),
+    ] {
+        let e = refusal(&bad);
+        assert_eq!(e.code, ErrorCode::TooComplex, "{bad}");
+        assert!(
+            e.message.contains(&format!("{times} times a day")),
+            "{bad}: {}",
+            e.message
+        );
+    }
+}
+
+#[test]
+fn day_level_lists_are_limited() {
+    use crate::model::recurrence::MAX_LIST_LEN;
+    assert_eq!(MAX_LIST_LEN, 62);
+    let list = |range: std::ops::RangeInclusive<i32>| {
+        range
+            .filter(|i| *i != 0)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let days = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+    let nth = |n: usize| {
+        days.iter()
+            .flat_map(|d| (1..=53).map(move |i| format!("{i}{d}")))
+            .take(n)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    for ok in [
+        format!("FREQ=MONTHLY;BYMONTHDAY={}", list(-31..=31)),
+        format!("FREQ=YEARLY;BYYEARDAY={}", list(1..=62)),
+        format!("FREQ=YEARLY;BYWEEKNO={};BYDAY=MO", list(-9..=53)),
+        format!("FREQ=YEARLY;BYDAY={}", nth(62)),
+        format!("FREQ=YEARLY;BYMONTH=1;BYDAY=MO;BYSETPOS={}", list(-31..=31)),
+    ] {
+        assert!(RRuleText::parse(&ok).is_ok(), "{ok}");
+    }
+    for (bad, name) in [
+        (
+            format!("FREQ=YEARLY;BYYEARDAY={}", list(1..=63)),
+            "BYYEARDAY",
+        ),
+        (
+            format!("FREQ=YEARLY;BYWEEKNO={};BYDAY=MO", list(-10..=53)),
+            "BYWEEKNO",
+        ),
+        (format!("FREQ=YEARLY;BYDAY={}", nth(63)), "BYDAY"),
+        (
+            format!("FREQ=YEARLY;BYMONTH=1;BYDAY=MO;BYSETPOS={}", list(-32..=31)),
+            "BYSETPOS",
+        ),
+    ] {
+        let e = refusal(&bad);
+        assert_eq!(e.code, ErrorCode::TooComplex, "{bad}");
+        assert!(
+            e.message
+                .contains(&format!("{name} has 63 distinct values")),
+            "{bad}: {}",
+            e.message
+        );
+    }
+}
+
+/// A rule stored before the limits existed stays readable, but is refused, not expanded, when a
+/// series is built from it (completing such a task is a clear 400 naming the limit).
+#[test]
+fn a_stored_rule_beyond_the_limits_is_readable_but_never_expanded() {
+    let rule = attack();
+    let stored = RRuleText::parse_stored(&rule).unwrap();
+    let json = serde_json::to_string(&stored).unwrap();
+    assert_eq!(serde_json::from_str::<RRuleText>(&json).unwrap(), stored);
+    let mut task = crate::conformance::plain_task(&crate::ids::UserId::parse("u").unwrap(), "t");
+    task.due_datetime = Some(utc("2030-03-01T09:00:00Z"));
+    task.series_start = task.due_datetime;
+    task.recurrence = Recurrence::Rule(stored.clone());
+    let t = std::time::Instant::now();
+    let e = Series::for_task(&task).unwrap_err();
+    assert_eq!((e.field.as_str(), e.code), ("rrule", ErrorCode::TooComplex));
+    let e = Series::new(
+        task.recurrence.clone(),
+        TimeZone::UTC,
+        utc("2030-03-01T09:00:00Z"),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::TooComplex);
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(100),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+/// The budget is more than any accepted rule needs, so it never changes an answer.
+#[test]
+fn the_expansion_budget_covers_every_accepted_rule() {
+    use crate::model::recurrence::{MAX_CANDIDATES_PER_PERIOD, MAX_COUNT};
+    assert_eq!(MAX_CANDIDATES_PER_PERIOD, 366 * 96);
+    let needed = MAX_COUNT as usize + MAX_CANDIDATES_PER_PERIOD as usize + MAX_UPCOMING;
+    assert!(MAX_EXPANSION_STEPS >= needed);
+    // Near the end of the largest counted series of the densest rule: 99,900 occurrences in.
+    let s = series(&worst_accepted()[1], "UTC", "2030-01-01T00:00:00Z", None);
+    let after = s.start() + Duration::minutes(15 * 99_900);
+    let got = s.upcoming(after, 200);
+    assert_eq!(got.len(), 99);
+    assert_eq!(got[0], after + Duration::minutes(15));
+    assert_eq!(s.next_after(got[98]), None);
+}
+
+/// The worst accepted rules expand to what expanding from the start gives, in every zone, and
+/// fast enough: one period of 35,136 candidates at most.
+#[test]
+fn the_worst_accepted_rules_expand_correctly() {
+    for rule in worst_accepted() {
+        for zone in ["UTC", "Europe/Berlin", "Australia/Lord_Howe"] {
+            let s = series(&rule, zone, "2030-03-25T09:10:00Z", None);
+            let t = std::time::Instant::now();
+            for days in [0, 1, 9, 40, 200, 400] {
+                let after = s.start() + Duration::days(days) + Duration::minutes(7);
+                assert_eq!(
+                    s.next_after(after),
+                    slow_next(&s, after),
+                    "{rule} {zone} {days}"
+                );
+                let got = s.upcoming(after, 50);
+                assert_eq!(got.len(), 50, "{rule} {zone}");
+                assert!(got.windows(2).all(|w| w[0] < w[1]));
+            }
+            // Debug build under load; a release build takes a few ms.
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(60),
+                "{rule}: {:?}",
+                t.elapsed()
+            );
+        }
+    }
+}
