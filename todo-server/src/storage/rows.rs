@@ -41,7 +41,9 @@ pub(crate) fn user(s: String) -> Result<UserId, StoreError> {
 impl TaskParts {
     pub(crate) fn into_task(self) -> Result<Task, StoreError> {
         let recurrence = match self.rrule {
-            Some(r) => Recurrence::Rule(RRuleText::parse(&r).map_err(|e| corrupt("rrule", e))?),
+            Some(r) => {
+                Recurrence::Rule(RRuleText::parse_stored(&r).map_err(|e| corrupt("rrule", e))?)
+            }
             None => Recurrence::parse_pattern(&self.recurrence_pattern)
                 .map_err(|e| corrupt("recurrence_pattern", e))?,
         };
