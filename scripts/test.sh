@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 kafka_install_log=$(mktemp -t todo-kafka-install.XXXXXX)
 scripts/kafka.sh install >"$kafka_install_log" 2>&1 &
 kafka_install_pid=$!
+# cargo-deny likewise (~5 min cold); a failed build here is retried, loudly, by the check below.
+scripts/supply-chain.sh install >/dev/null 2>&1 &
+supply_chain_install_pid=$!
 kafka_started=""
 cleanup() {
   rm -f "${log:-}" "${pylog:-}" "$kafka_install_log"
@@ -22,6 +25,8 @@ echo "== rustdoc -D warnings"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== todo-core / todo-events stay free of I/O crates"
 scripts/check-core-deps.sh
+echo "== supply chain: cargo deny (licenses, bans, sources; advisories when the database is available)"
+wait "$supply_chain_install_pid" || true; scripts/supply-chain.sh
 echo "== todo-core / todo-events build for wasm32"
 scripts/wasm-toolchain.sh check -p todo-core -p todo-events
 echo "== cargo test (PostgreSQL tests use TEST_DATABASE_URL; under CI=true they fail without it)"
