@@ -11,8 +11,7 @@ use crate::error::{Error, ErrorCode, FieldError, Resource, StoreError, Validatio
 use crate::events::{DomainEvent, EventPayload, ReminderFired, TaskChange, TaskSnapshot};
 use crate::ids::{EventId, ReminderId, TagId, TaskId, UserId};
 use crate::input::{
-    CreateTagInput, CreateTaskInput, SetReminderInput, UpdateTagInput, UpdateTaskInput,
-    check_task_schedule,
+    CreateTagInput, CreateTaskInput, SetReminderInput, TaskPatch, UpdateTagInput, UpdateTaskInput,
 };
 use crate::model::{
     ActivityAction, ActivityEntry, Reminder, ReminderStatus, ReminderType, Tag, Task, Values,
@@ -22,7 +21,7 @@ use crate::ports::{
     TagWithCount,
 };
 use crate::query::{ActivityQuery, Page, TaskQuery};
-use crate::recurrence::Series;
+use crate::recurrence::forecast::{Forecast, creates_next};
 
 /// How often a unit of work is retried when the store reports a concurrent modification.
 const ATTEMPTS: usize = 3;
@@ -120,12 +119,61 @@ fn unique_to_conflict(e: StoreError, message: &str) -> Error {
     }
 }
 
+/// A task as an update leaves it, before the checks that need the store (tags) or the
+/// recurrence engine (the schedule).
+fn patched(old: &Task, patch: &TaskPatch) -> Result<Task, Error> {
+    let mut new = old.clone();
+    if let Some(ids) = &patch.tag_ids {
+        new.tag_ids.clone_from(ids);
+    }
+    if let Some(t) = &patch.title {
+        new.title = t.clone();
+    }
+    if let Some(d) = &patch.description {
+        new.description.clone_from(d);
+    }
+    if let Some(d) = patch.due_datetime {
+        new.due_datetime = d;
+    }
+    if let Some(p) = patch.priority {
+        new.priority = p;
+    }
+    if let Some(r) = &patch.recurrence {
+        new.recurrence = r.apply(&old.recurrence).map_err(Error::from)?;
+    }
+    if let Some(e) = patch.recurrence_end_date {
+        new.recurrence_end_date = e;
+    }
+    if let Some(z) = patch.timezone {
+        new.timezone = z;
+    }
+    // A new rule or zone starts a new series at the (new) due date. Moving the due date
+    // moves this instance only (the series keeps its rhythm, its month day and its
+    // COUNT), unless it is the series' first instance, it moves before the series start,
+    // or the update also states the recurrence.
+    let due_moved = new.due_datetime != old.due_datetime;
+    let rescheduled = new.recurrence != old.recurrence
+        || new.timezone != old.timezone
+        || (due_moved
+            && (patch.recurrence.is_some()
+                || old.due_datetime == old.series_start
+                || new.due_datetime < old.series_start));
+    if !new.is_recurring() {
+        new.series_start = None;
+    } else if rescheduled || new.series_start.is_none() {
+        new.series_start = new.due_datetime;
+    }
+    Ok(new)
+}
+
 /// A unit of work with the things every mutation records: who, when, fresh event ids.
 struct Unit<'a, T, I> {
     tx: T,
     user: &'a UserId,
     now: DateTime<Utc>,
     ids: &'a I,
+    /// Recurrence answers computed before the unit began ([`Forecast`]).
+    forecast: Forecast,
 }
 
 impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
@@ -320,22 +368,20 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
     /// Inserts the next instance of a completed recurring task, unless this task has had one
     /// (`next_task_id`, kept even after that instance is deleted) or its series has ended. Its
     /// activity entry and event are written by the caller, after the completion's. The reminder
-    /// carries over at the same offset before the due time, if that time has not passed.
+    /// carries over at the same offset before the due time, if that time has not passed. The
+    /// next due date comes from the unit's [`Forecast`], computed before the unit began.
     async fn insert_next(
         &mut self,
         done: &Task,
         carry: Option<&Reminder>,
     ) -> Result<Option<(Task, Option<Reminder>)>, Error> {
-        if done.next_task_id.is_some() || !done.is_recurring() {
+        if !creates_next(done) {
             return Ok(None);
         }
-        let Some(series) = Series::for_task(done).map_err(Error::from)? else {
-            return Ok(None);
-        };
         let Some(due) = done.due_datetime else {
             return Ok(None);
         };
-        let Some(next_due) = series.next_after(due) else {
+        let Some(next_due) = self.forecast.next_due(done).map_err(Error::from)? else {
             return Ok(None);
         };
         let mut next = done.clone();
@@ -503,6 +549,7 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             user,
             now: crate::model::normalize_instant(self.clock.now()),
             ids: &self.ids,
+            forecast: Forecast::default(),
         })
     }
 
@@ -639,57 +686,26 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     ) -> Result<TaskView, Error> {
         let patch = input.validate()?;
         self.retry(|| async {
+            // The schedule check and the next due date expand the rule: done here, on the task
+            // as read before the unit, not while holding the writer.
+            let forecast = match self.store.task(user, id).await? {
+                Some(old) => match patched(&old, &patch) {
+                    Ok(new) if patch.completed == Some(true) => {
+                        Forecast::default().checking(&new).completing(&new)
+                    }
+                    Ok(new) => Forecast::default().checking(&new),
+                    Err(_) => Forecast::default(),
+                },
+                None => Forecast::default(),
+            };
             let mut u = self.unit(user).await?;
+            u.forecast = forecast;
             let old = u.load(id).await?;
-            let mut new = old.clone();
             if let Some(ids) = &patch.tag_ids {
                 u.check_tags(ids).await?;
-                new.tag_ids.clone_from(ids);
             }
-            if let Some(t) = &patch.title {
-                new.title = t.clone();
-            }
-            if let Some(d) = &patch.description {
-                new.description.clone_from(d);
-            }
-            if let Some(d) = patch.due_datetime {
-                new.due_datetime = d;
-            }
-            if let Some(p) = patch.priority {
-                new.priority = p;
-            }
-            if let Some(r) = &patch.recurrence {
-                new.recurrence = r.apply(&old.recurrence).map_err(Error::from)?;
-            }
-            if let Some(e) = patch.recurrence_end_date {
-                new.recurrence_end_date = e;
-            }
-            if let Some(z) = patch.timezone {
-                new.timezone = z;
-            }
-            // A new rule or zone starts a new series at the (new) due date. Moving the due date
-            // moves this instance only (the series keeps its rhythm, its month day and its
-            // COUNT), unless it is the series' first instance, it moves before the series start,
-            // or the update also states the recurrence.
-            let due_moved = new.due_datetime != old.due_datetime;
-            let rescheduled = new.recurrence != old.recurrence
-                || new.timezone != old.timezone
-                || (due_moved
-                    && (patch.recurrence.is_some()
-                        || old.due_datetime == old.series_start
-                        || new.due_datetime < old.series_start));
-            if !new.is_recurring() {
-                new.series_start = None;
-            } else if rescheduled || new.series_start.is_none() {
-                new.series_start = new.due_datetime;
-            }
-            check_task_schedule(
-                &new.recurrence,
-                new.timezone,
-                new.due_datetime,
-                new.series_start,
-                new.recurrence_end_date,
-            )?;
+            let mut new = patched(&old, &patch)?;
+            u.forecast.check(&new)?;
             u.save_change(&old, &mut new, ActivityAction::TaskUpdated)
                 .await?;
             u.follow_due_date(&old, &new).await?;
@@ -713,7 +729,16 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
         completed: Option<bool>,
     ) -> Result<TaskView, Error> {
         self.retry(|| async {
+            // The next due date expands the rule: computed here, from the task as read before
+            // the unit, not while holding the writer.
+            let forecast = match self.store.task(user, id).await? {
+                Some(t) if !t.completed && completed.unwrap_or(true) => {
+                    Forecast::default().completing(&t)
+                }
+                _ => Forecast::default(),
+            };
             let mut u = self.unit(user).await?;
+            u.forecast = forecast;
             let task = u.load(id).await?;
             let target = completed.unwrap_or(!task.completed);
             let task = u.set_completed(task, target).await?;
@@ -738,7 +763,8 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
 
     /// [`TaskService::create_next_instance`] for a `task-completed` event that `consumer`
     /// received: the event is recorded as applied in the same unit ([`StoreTx::claim_event`]),
-    /// so a redelivery of it has no effect at all, not even a read of the task.
+    /// so a redelivery of it has no effect at all: the task is only read, before the unit of
+    /// work, to compute the next due date there.
     pub async fn apply_task_completed(
         &self,
         consumer: &str,
@@ -757,7 +783,14 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
         claim: Option<(&str, EventId)>,
     ) -> Result<Option<TaskView>, Error> {
         self.retry(|| async {
+            // The next due date expands the rule: computed here, from the task as read before
+            // the unit, not while holding the writer.
+            let forecast = match self.store.task(user, id).await? {
+                Some(t) if t.completed => Forecast::default().completing(&t),
+                _ => Forecast::default(),
+            };
             let mut u = self.unit(user).await?;
+            u.forecast = forecast;
             if let Some((consumer, event)) = claim
                 && !u.tx.claim_event(consumer, event, u.now).await?
             {

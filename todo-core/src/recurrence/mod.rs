@@ -45,6 +45,7 @@
 //! about 25 ms in a release build). [`Series::upcoming`] expands the rule once for all its dates, so
 //! 100 dates there cost about the same.
 
+pub(crate) mod forecast;
 mod local;
 mod pattern;
 mod rule;
