@@ -51,7 +51,11 @@ macro_rules! store_conformance_tests {
             reminder_moves_with_its_time,
             query_vectors,
             service_writes_change_activity_and_events_together,
-            service_concurrent_completion_creates_one_instance
+            service_concurrent_completion_creates_one_instance,
+            idempotency_replays_the_stored_response,
+            idempotency_release_frees_the_key,
+            idempotency_keys_expire_and_are_pruned,
+            idempotency_concurrent_begins_start_once
         ]);
     };
     (@cases $make:expr, $run:path, [$($case:ident),*]) => {
@@ -1535,4 +1539,259 @@ pub async fn conversation_concurrent_puts_lose_no_update<S: ConversationStore>(s
     let got = store.get_conversation(&a, &c, t0()).await.unwrap().unwrap();
     assert_eq!(got.doc, docs[winners[0].0]);
     assert_eq!(got.etag, winners[0].1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idempotency keys ([`crate::ports::IdempotencyStore`]).
+
+async fn claim_key<S: crate::ports::IdempotencyStore>(
+    store: &S,
+    u: &UserId,
+    k: &crate::ports::IdempotencyKey,
+    f: &crate::ports::RequestFingerprint,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> crate::ports::IdempotencyClaim {
+    store.begin_idempotent(u, k, f, now, ttl).await.unwrap()
+}
+
+fn idem_key(s: &str) -> crate::ports::IdempotencyKey {
+    crate::ports::IdempotencyKey::parse(s).unwrap()
+}
+
+fn fingerprint(s: &str) -> crate::ports::RequestFingerprint {
+    crate::ports::RequestFingerprint::new(s)
+}
+
+/// A response with headers in a given order and a body that is not UTF-8.
+fn stored_response(n: u8) -> crate::ports::StoredResponse {
+    crate::ports::StoredResponse {
+        status: 201,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("location".into(), format!("/api/v1/alice/tasks/{n}")),
+        ],
+        body: vec![b'{', 0xff, 0x00, n, b'}'],
+    }
+}
+
+/// A key is started once; a retry of the same request while it runs is told so, and after
+/// completion gets the stored response byte for byte; another request with the key is a
+/// mismatch (also while in progress); another user's same key is that user's own.
+pub async fn idempotency_replays_the_stored_response<S: crate::ports::IdempotencyStore>(store: S) {
+    use crate::ports::IdempotencyClaim as C;
+    let ttl = crate::ports::DEFAULT_IDEMPOTENCY_TTL;
+    let (a, b, k) = (user("alice"), user("bob"), idem_key("k-1"));
+    let (fp, other) = (fingerprint("POST /tasks 1"), fingerprint("POST /tasks 2"));
+    assert_eq!(claim_key(&store, &a, &k, &fp, t0(), ttl).await, C::Started);
+    assert_eq!(
+        claim_key(&store, &a, &k, &fp, t0(), ttl).await,
+        C::InProgress
+    );
+    assert_eq!(
+        claim_key(&store, &a, &k, &other, t0(), ttl).await,
+        C::Mismatch
+    );
+    assert_eq!(
+        claim_key(&store, &b, &k, &fp, t0(), ttl).await,
+        C::Started,
+        "keys are per user"
+    );
+
+    let resp = stored_response(1);
+    store.complete_idempotent(&a, &k, &resp).await.unwrap();
+    let later = t0() + Duration::minutes(1);
+    assert_eq!(
+        claim_key(&store, &a, &k, &fp, later, ttl).await,
+        C::Replay(resp.clone())
+    );
+    assert_eq!(
+        claim_key(&store, &a, &k, &other, later, ttl).await,
+        C::Mismatch
+    );
+    // Completing again (a late duplicate) changes nothing.
+    store
+        .complete_idempotent(&a, &k, &stored_response(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        claim_key(&store, &a, &k, &fp, later, ttl).await,
+        C::Replay(resp)
+    );
+    assert_eq!(
+        claim_key(&store, &b, &k, &fp, later, ttl).await,
+        C::InProgress
+    );
+
+    // The largest stored body survives as it is.
+    let big = crate::ports::StoredResponse {
+        status: 422,
+        headers: vec![],
+        body: (0..crate::ports::MAX_IDEMPOTENT_BODY_BYTES)
+            .map(|i| (i % 251) as u8)
+            .collect(),
+    };
+    let k2 = idem_key("~!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}");
+    let long = idem_key(&"x".repeat(crate::ports::IdempotencyKey::MAX_LEN));
+    for key in [&k2, &long] {
+        let claim = store.begin_idempotent(&a, key, &fp, t0(), ttl).await;
+        assert_eq!(claim.unwrap(), C::Started);
+        store.complete_idempotent(&a, key, &big).await.unwrap();
+        let claim = store.begin_idempotent(&a, key, &fp, later, ttl).await;
+        assert_eq!(claim.unwrap(), C::Replay(big.clone()));
+    }
+}
+
+/// Releasing frees an in-progress key (a retry runs again); it leaves a completed one alone.
+pub async fn idempotency_release_frees_the_key<S: crate::ports::IdempotencyStore>(store: S) {
+    use crate::ports::IdempotencyClaim as C;
+    let ttl = crate::ports::DEFAULT_IDEMPOTENCY_TTL;
+    let (a, k, fp) = (user("alice"), idem_key("k"), fingerprint("f"));
+    assert_eq!(
+        store
+            .begin_idempotent(&a, &k, &fp, t0(), ttl)
+            .await
+            .unwrap(),
+        C::Started
+    );
+    store.release_idempotent(&a, &k).await.unwrap();
+    let other = fingerprint("another request");
+    assert_eq!(
+        store
+            .begin_idempotent(&a, &k, &other, t0(), ttl)
+            .await
+            .unwrap(),
+        C::Started,
+        "a released key is free for any request"
+    );
+    let resp = stored_response(3);
+    store.complete_idempotent(&a, &k, &resp).await.unwrap();
+    store.release_idempotent(&a, &k).await.unwrap();
+    assert_eq!(
+        store
+            .begin_idempotent(&a, &k, &other, t0(), ttl)
+            .await
+            .unwrap(),
+        C::Replay(resp)
+    );
+    // Releasing or completing an unknown key is no error.
+    let unknown = idem_key("never-used");
+    store.release_idempotent(&a, &unknown).await.unwrap();
+    store
+        .complete_idempotent(&a, &unknown, &stored_response(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .begin_idempotent(&a, &unknown, &fp, t0(), ttl)
+            .await
+            .unwrap(),
+        C::Started,
+        "completing a key that was not in progress stores nothing"
+    );
+}
+
+/// A record lives for the TTL from its first use: then the key is free again, and pruning
+/// deletes it; an in-progress marker older than the lock timeout is taken over.
+pub async fn idempotency_keys_expire_and_are_pruned<S: crate::ports::IdempotencyStore>(store: S) {
+    use crate::ports::IdempotencyClaim as C;
+    let ttl = Duration::hours(1);
+    let (a, fp) = (user("alice"), fingerprint("f"));
+    let (done, stuck, fresh) = (idem_key("done"), idem_key("stuck"), idem_key("fresh"));
+    let resp = stored_response(5);
+    assert_eq!(
+        store
+            .begin_idempotent(&a, &done, &fp, t0(), ttl)
+            .await
+            .unwrap(),
+        C::Started
+    );
+    store.complete_idempotent(&a, &done, &resp).await.unwrap();
+    assert_eq!(
+        store
+            .begin_idempotent(&a, &stuck, &fp, t0(), ttl)
+            .await
+            .unwrap(),
+        C::Started
+    );
+
+    // Within the lock timeout the marker holds; after it, a retry takes the key over.
+    let lock = crate::ports::IDEMPOTENCY_LOCK_TIMEOUT;
+    let before_lock = t0() + lock - Duration::seconds(1);
+    assert_eq!(
+        claim_key(&store, &a, &stuck, &fp, before_lock, ttl).await,
+        C::InProgress
+    );
+    let after_lock = t0() + lock + Duration::seconds(1);
+    assert_eq!(
+        claim_key(&store, &a, &stuck, &fp, after_lock, ttl).await,
+        C::Started
+    );
+    assert_eq!(
+        claim_key(&store, &a, &stuck, &fp, after_lock, ttl).await,
+        C::InProgress
+    );
+
+    // A completed record replays until the TTL has passed, then the key is free.
+    let almost = t0() + ttl - Duration::seconds(1);
+    assert_eq!(
+        claim_key(&store, &a, &done, &fp, almost, ttl).await,
+        C::Replay(resp)
+    );
+    assert_eq!(
+        claim_key(&store, &a, &fresh, &fp, t0() + Duration::minutes(30), ttl).await,
+        C::Started
+    );
+    let expired = t0() + ttl + Duration::seconds(1);
+    assert_eq!(
+        claim_key(&store, &a, &done, &fp, expired, ttl).await,
+        C::Started
+    );
+    store.release_idempotent(&a, &done).await.unwrap();
+
+    // Pruning deletes what was first used before the cutoff, and only that: left are `stuck`
+    // (taken over at t0 + 2 min) and `fresh` (t0 + 30 min); `done` was released.
+    let pruned = store
+        .prune_idempotency_keys(t0() + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1, "`stuck` goes, `fresh` stays");
+    assert_eq!(
+        claim_key(&store, &a, &stuck, &fp, after_lock, ttl).await,
+        C::Started
+    );
+    let soon = t0() + Duration::minutes(31);
+    assert_eq!(
+        claim_key(&store, &a, &fresh, &fp, soon, ttl).await,
+        C::InProgress
+    );
+    let pruned = store
+        .prune_idempotency_keys(t0() + Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(pruned, 2);
+    assert_eq!(
+        claim_key(&store, &a, &fresh, &fp, almost, ttl).await,
+        C::Started
+    );
+}
+
+/// Concurrent first uses of one key: exactly one is started, the others see it in progress.
+pub async fn idempotency_concurrent_begins_start_once<S: crate::ports::IdempotencyStore>(store: S) {
+    use crate::ports::IdempotencyClaim as C;
+    let ttl = crate::ports::DEFAULT_IDEMPOTENCY_TTL;
+    let (a, k, fp) = (user("alice"), idem_key("race"), fingerprint("f"));
+    let results = futures_util::future::join_all(
+        (0..10).map(|_| store.begin_idempotent(&a, &k, &fp, t0(), ttl)),
+    )
+    .await;
+    let mut started = 0;
+    for r in results {
+        match r {
+            Ok(C::Started) => started += 1,
+            Ok(C::InProgress) | Err(StoreError::Conflict(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(started, 1);
 }

@@ -20,6 +20,10 @@ use crate::ports::{
     OutboxEntry, PutOutcome, Store, StoreTx, StoredDoc, TagWithCount, conversation_cutoff,
     conversation_etag, conversation_expired, conversation_first_version, conversation_version,
 };
+use crate::ports::{
+    IdempotencyClaim, IdempotencyKey, IdempotencyStore, RequestFingerprint, StoredResponse,
+    idempotency_cutoff, idempotency_lock_cutoff,
+};
 use crate::query::{self, Page, TaskQuery};
 
 #[derive(Debug, Clone, Default)]
@@ -67,6 +71,8 @@ pub struct MemoryStore {
     writer: Arc<AsyncMutex<()>>,
     /// Conversation documents, apart from the task state (no units of work).
     conversations: Arc<Mutex<std::collections::BTreeMap<(UserId, ConversationId), Conversation>>>,
+    /// Idempotency records, apart from the task state (no units of work).
+    idempotency: Arc<Mutex<std::collections::BTreeMap<(UserId, IdempotencyKey), IdemRecord>>>,
 }
 
 /// A stored conversation document.
@@ -673,5 +679,99 @@ impl StoreTx for MemoryTx {
             .unwrap_or_else(PoisonError::into_inner);
         *committed = Arc::new(self.work);
         Ok(())
+    }
+}
+
+/// A stored idempotency record: the first request's fingerprint and start, and its response
+/// once it ran (`None`: in progress).
+#[derive(Debug, Clone)]
+struct IdemRecord {
+    fingerprint: RequestFingerprint,
+    created_at: DateTime<Utc>,
+    response: Option<StoredResponse>,
+}
+
+impl IdempotencyStore for MemoryStore {
+    async fn begin_idempotent(
+        &self,
+        user: &UserId,
+        key: &IdempotencyKey,
+        fingerprint: &RequestFingerprint,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        let mut map = self
+            .idempotency
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let id = (user.clone(), key.clone());
+        if let Some(r) = map.get(&id) {
+            let expired = r.created_at < idempotency_cutoff(now, ttl);
+            let abandoned =
+                r.response.is_none() && r.created_at < idempotency_lock_cutoff(now, ttl);
+            if !expired && !abandoned {
+                return Ok(if &r.fingerprint != fingerprint {
+                    IdempotencyClaim::Mismatch
+                } else {
+                    match &r.response {
+                        Some(resp) => IdempotencyClaim::Replay(resp.clone()),
+                        None => IdempotencyClaim::InProgress,
+                    }
+                });
+            }
+        }
+        map.insert(
+            id,
+            IdemRecord {
+                fingerprint: fingerprint.clone(),
+                created_at: now,
+                response: None,
+            },
+        );
+        Ok(IdempotencyClaim::Started)
+    }
+
+    async fn complete_idempotent(
+        &self,
+        user: &UserId,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        let mut map = self
+            .idempotency
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(r) = map.get_mut(&(user.clone(), key.clone()))
+            && r.response.is_none()
+        {
+            r.response = Some(response.clone());
+        }
+        Ok(())
+    }
+
+    async fn release_idempotent(
+        &self,
+        user: &UserId,
+        key: &IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        let mut map = self
+            .idempotency
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let id = (user.clone(), key.clone());
+        if map.get(&id).is_some_and(|r| r.response.is_none()) {
+            map.remove(&id);
+        }
+        Ok(())
+    }
+
+    async fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut map = self
+            .idempotency
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let n = map.len();
+        map.retain(|_, r| r.created_at >= before);
+        Ok((n - map.len()) as u64)
     }
 }

@@ -479,6 +479,177 @@ pub fn conversation_first_version(now: DateTime<Utc>) -> i64 {
     now.timestamp_micros()
 }
 
+/// The default time an idempotency key and its stored response are kept: 24 hours (servers
+/// make it configurable: `TODO_IDEMPOTENCY_TTL`).
+pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::hours(24);
+
+/// How long a key may stay "in progress" (its first request running) before a retry may take
+/// it over: 2 minutes, well beyond a request's time limit. It only matters when the process
+/// that ran the first request died before it could store or release the key; without it such
+/// a key would answer 409 until it expires.
+pub const IDEMPOTENCY_LOCK_TIMEOUT: Duration = Duration::minutes(2);
+
+/// The largest response body that is stored for replay: 64 KiB. A larger one is not stored
+/// (the key is released, so a retry runs again); the responses of this API are a few KiB.
+pub const MAX_IDEMPOTENT_BODY_BYTES: usize = 64 * 1024;
+
+/// A client's `Idempotency-Key`: 1-255 visible ASCII characters (`!` to `~`), compared
+/// exactly (case-sensitive). Unique per user, not globally: two users' keys never meet.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// The longest accepted key, in characters.
+    pub const MAX_LEN: usize = 255;
+
+    /// The field named by a validation error: the header.
+    pub const FIELD: &'static str = "Idempotency-Key";
+
+    /// Validates a key.
+    ///
+    /// # Errors
+    /// Empty, longer than [`Self::MAX_LEN`], or with a character outside `!`..=`~`.
+    pub fn parse(s: &str) -> Result<Self, crate::error::FieldError> {
+        use crate::error::{ErrorCode, FieldError};
+        if s.is_empty() {
+            return Err(FieldError::new(
+                Self::FIELD,
+                ErrorCode::Required,
+                "Idempotency-Key must not be empty",
+            ));
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(FieldError::new(
+                Self::FIELD,
+                ErrorCode::TooLong,
+                format!(
+                    "Idempotency-Key must be at most {} characters",
+                    Self::MAX_LEN
+                ),
+            ));
+        }
+        if !s.bytes().all(|c| c.is_ascii_graphic()) {
+            return Err(FieldError::new(
+                Self::FIELD,
+                ErrorCode::InvalidFormat,
+                "Idempotency-Key may only contain visible ASCII characters (no spaces)",
+            ));
+        }
+        Ok(IdempotencyKey(s.to_owned()))
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What identifies the request a key was first used with (method, path, a hash of the body),
+/// as computed by the host: a retry must carry the same one to get the stored response.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RequestFingerprint(String);
+
+impl RequestFingerprint {
+    /// Wraps a fingerprint the host computed (e.g. a hex SHA-256).
+    pub fn new(fingerprint: impl Into<String>) -> Self {
+        RequestFingerprint(fingerprint.into())
+    }
+
+    /// The fingerprint as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A response kept for replay: its status, the headers that matter (content type, location)
+/// and its body, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// Header names (lower case) and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// What [`IdempotencyStore::begin_idempotent`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key was free (unknown, expired, or abandoned in progress): it is now marked in
+    /// progress for this request, which runs and then completes or releases it.
+    Started,
+    /// The key's request ran with the same fingerprint: its stored response.
+    Replay(StoredResponse),
+    /// The key is in progress for the same request (a concurrent retry): try again shortly.
+    InProgress,
+    /// The key was used with a different request (another fingerprint).
+    Mismatch,
+}
+
+/// Idempotency keys (`Idempotency-Key` on `POST`): per user and key, the fingerprint of the
+/// request that first used the key and, once it ran, its response; kept for a time-to-live
+/// from the first use, then invisible and pruned.
+///
+/// The protocol: [`begin_idempotent`](Self::begin_idempotent) inserts an in-progress marker
+/// if the key is free (atomically: of concurrent callers with one key exactly one gets
+/// [`IdempotencyClaim::Started`]); the winner runs the request, then stores its response with
+/// [`complete_idempotent`](Self::complete_idempotent) or frees the key with
+/// [`release_idempotent`](Self::release_idempotent) (a failure that a retry may repair). A
+/// marker older than [`IDEMPOTENCY_LOCK_TIMEOUT`] counts as abandoned and may be taken over.
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` of `user` for a request with `fingerprint` at `now`; records older than
+    /// `ttl` count as absent.
+    fn begin_idempotent(
+        &self,
+        user: &UserId,
+        key: &IdempotencyKey,
+        fingerprint: &RequestFingerprint,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<IdempotencyClaim, StoreError>> + Send;
+
+    /// Stores the response of the request that holds the in-progress marker of `key`; does
+    /// nothing when the key is not in progress (released, or completed already).
+    fn complete_idempotent(
+        &self,
+        user: &UserId,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the in-progress marker of `key` (the request failed in a way a retry may
+    /// repair); a completed record is left alone.
+    fn release_idempotent(
+        &self,
+        user: &UserId,
+        key: &IdempotencyKey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes the records (completed or not) first used before `before`; the number deleted.
+    fn prune_idempotency_keys(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// The oldest first use of a live idempotency record at `now` (older ones count as absent).
+pub fn idempotency_cutoff(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
+    now - ttl
+}
+
+/// The oldest start of an in-progress marker that still holds its key at `now`: older ones
+/// are abandoned ([`IDEMPOTENCY_LOCK_TIMEOUT`], or the TTL when that is shorter).
+pub fn idempotency_lock_cutoff(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
+    now - IDEMPOTENCY_LOCK_TIMEOUT.min(ttl)
+}
+
 /// The system clock is the hosts' business (core has no I/O); this clock is set by hand, for
 /// tests and for replaying.
 #[derive(Debug)]
