@@ -1,5 +1,6 @@
-//! Storage adapters of the ports `todo_core::ports::{Store, StoreTx, ConversationStore}`: SQLite (the embedded
-//! default) and PostgreSQL, with sqlx's runtime query API (no live database at build time).
+//! Storage adapters of the ports `todo_core::ports::{Store, StoreTx, ConversationStore,
+//! IdempotencyStore}`: SQLite (the embedded default) and PostgreSQL, with sqlx's runtime query
+//! API (no live database at build time).
 //!
 //! Both share their SQL (`shared.rs`, expanded once per dialect), their row mapping
 //! (`rows.rs`) and their error mapping (`error.rs`). The schemas live in `migrations/sqlite`
@@ -7,6 +8,7 @@
 
 mod conversations;
 mod error;
+mod idempotency;
 pub mod lease;
 pub mod postgres;
 mod rows;

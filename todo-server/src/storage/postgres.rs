@@ -9,6 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use todo_core::EventId;
 
 use super::conversations::sql_conversation_store;
+use super::idempotency::sql_idempotency_store;
 use super::error::map_migrate_err;
 use super::shared::sql_store;
 
@@ -159,4 +160,5 @@ async fn begin_unit(store: &PgStore) -> Result<PgTx, StoreError> {
 }
 
 sql_conversation_store!(PgStore);
+sql_idempotency_store!(PgStore);
 sql_store!(PgStore, PgTx);

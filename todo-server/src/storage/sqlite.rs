@@ -17,6 +17,7 @@ use todo_core::EventId;
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::conversations::sql_conversation_store;
+use super::idempotency::sql_idempotency_store;
 use super::error::{corrupt, map_migrate_err};
 use super::shared::sql_store;
 
@@ -407,4 +408,5 @@ async fn begin_unit(store: &SqliteStore) -> Result<SqliteTx, StoreError> {
 }
 
 sql_conversation_store!(SqliteStore);
+sql_idempotency_store!(SqliteStore);
 sql_store!(SqliteStore, SqliteTx);
