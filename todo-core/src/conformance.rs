@@ -52,6 +52,10 @@ macro_rules! store_conformance_tests {
             query_vectors,
             service_writes_change_activity_and_events_together,
             service_concurrent_completion_creates_one_instance,
+            quota_counts_are_per_user_and_see_the_unit,
+            reminder_history_is_pruned_oldest_first,
+            activity_is_pruned_oldest_first,
+            service_refuses_beyond_the_quotas,
             idempotency_replays_the_stored_response,
             idempotency_release_frees_the_key,
             idempotency_keys_expire_and_are_pruned,
@@ -1194,6 +1198,178 @@ pub async fn assert_completed_once<S: Store, C: crate::ports::Clock, I: crate::p
     assert_eq!(created, 2, "the task and its one next instance");
 }
 
+/// `StoreTx::count_tasks` / `count_tags`: the user's rows only, the unit's own writes included,
+/// deletions too.
+pub async fn quota_counts_are_per_user_and_see_the_unit<S: Store>(store: S) {
+    let (a, b) = (user("alice"), user("bob"));
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.count_tasks(&a).await.unwrap(), 0);
+    let t1 = insert(&mut tx, plain_task(&a, "one")).await;
+    insert(&mut tx, plain_task(&a, "two")).await;
+    insert(&mut tx, plain_task(&b, "bob's")).await;
+    insert_tag(&mut tx, &a, "work").await;
+    assert_eq!(
+        tx.count_tasks(&a).await.unwrap(),
+        2,
+        "uncommitted rows count"
+    );
+    assert_eq!(tx.count_tags(&a).await.unwrap(), 1);
+    assert_eq!(tx.count_tags(&b).await.unwrap(), 0);
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_task(&a, t1.id).await.unwrap());
+    assert_eq!(tx.count_tasks(&a).await.unwrap(), 1);
+    assert_eq!(tx.count_tasks(&b).await.unwrap(), 1);
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.count_tasks(&a).await.unwrap(),
+        2,
+        "the delete rolled back"
+    );
+}
+
+/// `StoreTx::prune_reminders`: the task's sent and cancelled reminders beyond the newest `keep`
+/// go; the pending one, other tasks' and other users' stay.
+pub async fn reminder_history_is_pruned_oldest_first<S: Store>(store: S) {
+    let (a, b) = (user("alice"), user("bob"));
+    let mut tx = store.begin().await.unwrap();
+    let t = insert(&mut tx, plain_task(&a, "moved often")).await;
+    let other = insert(&mut tx, plain_task(&a, "other")).await;
+    let bobs = insert(&mut tx, plain_task(&b, "bob's")).await;
+    let new = |task: TaskId, u: &UserId, n: i64| NewReminder {
+        task_id: task,
+        user_id: u.clone(),
+        reminder_time: t0() + Duration::hours(n),
+        reminder_type: ReminderType::Custom,
+        created_at: t0(),
+    };
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let r = tx.insert_reminder(new(t.id, &a, n)).await.unwrap();
+        let mut done = r.clone();
+        done.status = if n % 2 == 0 {
+            ReminderStatus::Cancelled
+        } else {
+            ReminderStatus::Sent
+        };
+        assert!(
+            tx.transition_reminder(&done, ReminderStatus::Pending)
+                .await
+                .unwrap()
+        );
+        ids.push(r.id);
+    }
+    let pending = tx.insert_reminder(new(t.id, &a, 9)).await.unwrap();
+    for (task, u) in [(other.id, &a), (bobs.id, &b)] {
+        let r = tx.insert_reminder(new(task, u, 1)).await.unwrap();
+        let mut done = r;
+        done.status = ReminderStatus::Cancelled;
+        tx.transition_reminder(&done, ReminderStatus::Pending)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        tx.prune_reminders(&b, t.id, 0).await.unwrap(),
+        0,
+        "not bob's"
+    );
+    assert_eq!(tx.prune_reminders(&a, t.id, 2).await.unwrap(), 3);
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let left: Vec<_> = tx
+        .reminders_of(&a, t.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(left, vec![ids[3], ids[4], pending.id]);
+    assert_eq!(tx.reminders_of(&a, other.id).await.unwrap().len(), 1);
+    assert_eq!(tx.reminders_of(&b, bobs.id).await.unwrap().len(), 1);
+    assert_eq!(tx.prune_reminders(&a, t.id, 2).await.unwrap(), 0);
+}
+
+/// `StoreTx::prune_activity`: the user's entries beyond the newest `keep` (by `created_at`,
+/// ties by id) go; other users' stay.
+pub async fn activity_is_pruned_oldest_first<S: Store>(store: S) {
+    let (a, b) = (user("alice"), user("bob"));
+    let mut tx = store.begin().await.unwrap();
+    let entry = |u: &UserId, secs: i64| NewActivity {
+        user_id: u.clone(),
+        task_id: None,
+        action: ActivityAction::TagCreated,
+        old_values: None,
+        new_values: None,
+        created_at: t0() + Duration::seconds(secs),
+    };
+    let mut ids = Vec::new();
+    // Written out of time order, and entries 2 and 3 share a time (the tie goes by id).
+    for secs in [5, 1, 3, 3, 9, 0] {
+        ids.push(tx.insert_activity(entry(&a, secs)).await.unwrap().id);
+    }
+    tx.insert_activity(entry(&b, -10)).await.unwrap();
+    assert_eq!(tx.prune_activity(&a, 10).await.unwrap(), 0);
+    assert_eq!(tx.prune_activity(&a, 3).await.unwrap(), 3);
+    tx.commit().await.unwrap();
+    let page = store.list_activity(&a, 10, 0).await.unwrap();
+    let got: Vec<_> = page.entries.iter().map(|e| e.id).collect();
+    assert_eq!(got, vec![ids[4], ids[0], ids[3]]);
+    assert_eq!(store.list_activity(&b, 10, 0).await.unwrap().total, 1);
+}
+
+/// The service refuses a task or a tag beyond the user's quota with `QuotaExceeded`; a delete
+/// frees a slot; other users are not affected; a series' next instance may go beyond the tasks
+/// quota, up to twice it.
+pub async fn service_refuses_beyond_the_quotas<S: Store>(store: S) {
+    use crate::error::Error;
+    use crate::quota::{QuotaKind, Quotas};
+    let svc = service(store).with_quotas(Quotas {
+        tasks: 2,
+        tags: 1,
+        ..Quotas::default()
+    });
+    let (a, b) = (user("alice"), user("bob"));
+    let titled = |t: &str| CreateTaskInput {
+        title: Some(t.into()),
+        ..CreateTaskInput::default()
+    };
+    let first = svc.create_task(&a, &titled("one")).await.unwrap();
+    let series = create_daily_standup(&svc, &a).await;
+    let refused = svc.create_task(&a, &titled("three")).await.unwrap_err();
+    assert_eq!(
+        refused,
+        Error::QuotaExceeded {
+            quota: QuotaKind::Tasks,
+            limit: 2
+        }
+    );
+    svc.create_task(&b, &titled("bob's")).await.unwrap();
+    // At the quota, completing the series still creates its next instance (3 tasks now).
+    let done = svc.set_completed(&a, series, Some(true)).await.unwrap();
+    assert!(done.task.next_task_id.is_some());
+    svc.delete_task(&a, first.task.id).await.unwrap();
+    assert!(
+        svc.create_task(&a, &titled("three")).await.is_err(),
+        "3 > 2"
+    );
+    let tag = |n: &str| crate::input::CreateTagInput {
+        name: Some(n.into()),
+        color: None,
+    };
+    let work = svc.create_tag(&a, &tag("work")).await.unwrap();
+    assert!(matches!(
+        svc.create_tag(&a, &tag("home")).await,
+        Err(Error::QuotaExceeded {
+            quota: QuotaKind::Tags,
+            limit: 1
+        })
+    ));
+    svc.create_tag(&b, &tag("home")).await.unwrap();
+    svc.delete_tag(&a, work.id).await.unwrap();
+    svc.create_tag(&a, &tag("home")).await.unwrap();
+}
+
 /// Expands to one `#[test]` per conversation-store case ([`ConversationStore`]), like
 /// [`crate::store_conformance_tests!`]:
 ///
@@ -1210,9 +1386,68 @@ macro_rules! conversation_store_conformance_tests {
             conversation_users_are_isolated,
             conversation_list_newest_first,
             conversation_retention,
-            conversation_concurrent_puts_lose_no_update
+            conversation_concurrent_puts_lose_no_update,
+            conversation_count_and_quota
         ]);
     };
+}
+
+/// `ConversationStore::count_conversations` counts the user's live documents; the quota
+/// (`quota::put_conversation_within`) refuses a new one at the limit but lets existing ones be
+/// overwritten.
+pub async fn conversation_count_and_quota<S: ConversationStore>(store: S) {
+    use crate::quota::{QuotaKind, Quotas, put_conversation_within};
+    let (a, b) = (user("alice"), user("bob"));
+    let doc = json!({"messages": []});
+    let quotas = Quotas {
+        conversations: 2,
+        ..Quotas::default()
+    };
+    let put = |u: &UserId, id: &str, at: DateTime<Utc>| {
+        let (u, id, doc) = (u.clone(), conv(id), doc.clone());
+        let store = &store;
+        async move { put_conversation_within(store, &quotas, &u, &id, &doc, None, at).await }
+    };
+    put(
+        &a,
+        "old",
+        t0() - CONVERSATION_RETENTION - Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        store.count_conversations(&a, t0()).await.unwrap(),
+        0,
+        "expired"
+    );
+    put(&a, "c1", t0()).await.unwrap();
+    put(&a, "c2", t0()).await.unwrap();
+    put(&b, "c1", t0()).await.unwrap();
+    assert_eq!(store.count_conversations(&a, t0()).await.unwrap(), 2);
+    assert_eq!(store.count_conversations(&b, t0()).await.unwrap(), 1);
+    assert_eq!(
+        put(&a, "c3", t0()).await.unwrap_err(),
+        crate::error::Error::QuotaExceeded {
+            quota: QuotaKind::Conversations,
+            limit: 2
+        }
+    );
+    assert!(
+        store
+            .get_conversation(&a, &conv("c3"), t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    put(&a, "c2", t0())
+        .await
+        .expect("overwriting is not creating");
+    store
+        .delete_conversation(&a, &conv("c1"), None, t0())
+        .await
+        .unwrap();
+    put(&a, "c3", t0()).await.unwrap();
+    assert_eq!(store.count_conversations(&a, t0()).await.unwrap(), 2);
 }
 
 fn conv(s: &str) -> ConversationId {

@@ -251,6 +251,17 @@ pub enum Error {
         /// What collided, for people.
         message: String,
     },
+    /// The user holds as many of something as their quota allows ([`crate::quota`]): HTTP 409
+    /// `QUOTA_EXCEEDED`.
+    #[error(
+        "the {quota} quota is reached: at most {limit} {quota} per user; delete some to make room"
+    )]
+    QuotaExceeded {
+        /// Which quota.
+        quota: crate::quota::QuotaKind,
+        /// Its limit.
+        limit: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

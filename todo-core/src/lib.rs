@@ -12,6 +12,7 @@ pub mod memory;
 pub mod model;
 pub mod ports;
 pub mod query;
+pub mod quota;
 pub mod recurrence;
 pub mod service;
 

@@ -207,6 +207,21 @@ impl ConversationStore for MemoryStore {
         out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(out)
     }
+
+    async fn count_conversations(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let map = self
+            .conversations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(map
+            .iter()
+            .filter(|((u, _), c)| u == user && !conversation_expired(c.updated_at, now))
+            .count() as u64)
+    }
 }
 
 /// A unit of work of the [`MemoryStore`].
@@ -639,6 +654,69 @@ impl StoreTx for MemoryTx {
         };
         self.work.activity.insert(entry.id, entry.clone());
         Ok(entry)
+    }
+
+    async fn count_tasks(&mut self, user: &UserId) -> Result<u64, StoreError> {
+        // Units run one at a time here: no lock needed for the count to hold until commit.
+        Ok(self
+            .work
+            .tasks
+            .values()
+            .filter(|t| &t.user_id == user)
+            .count() as u64)
+    }
+
+    async fn count_tags(&mut self, user: &UserId) -> Result<u64, StoreError> {
+        Ok(self
+            .work
+            .tags
+            .values()
+            .filter(|t| &t.user_id == user)
+            .count() as u64)
+    }
+
+    async fn prune_reminders(
+        &mut self,
+        user: &UserId,
+        task: TaskId,
+        keep: u64,
+    ) -> Result<u64, StoreError> {
+        // Newest first (ids increase), the pending one left out.
+        let old: Vec<ReminderId> = self
+            .work
+            .reminders
+            .values()
+            .rev()
+            .filter(|r| &r.user_id == user && r.task_id == task)
+            .filter(|r| r.status != ReminderStatus::Pending)
+            .skip(usize::try_from(keep).unwrap_or(usize::MAX))
+            .map(|r| r.id)
+            .collect();
+        for id in &old {
+            self.work.reminders.remove(id);
+        }
+        Ok(old.len() as u64)
+    }
+
+    async fn prune_activity(&mut self, user: &UserId, keep: u64) -> Result<u64, StoreError> {
+        let mut mine: Vec<(chrono::DateTime<Utc>, ActivityId)> = self
+            .work
+            .activity
+            .values()
+            .filter(|a| &a.user_id == user)
+            .map(|a| (a.created_at, a.id))
+            .collect();
+        let keep = usize::try_from(keep).unwrap_or(usize::MAX);
+        if mine.len() <= keep {
+            return Ok(0);
+        }
+        // Newest first, as the log is listed; everything after the first `keep` goes.
+        mine.sort_unstable_by(|a, b| b.cmp(a));
+        let old = &mine[keep..];
+        for (_, id) in old {
+            self.work.activity.remove(id);
+        }
+        Ok(old.len() as u64)
     }
 
     async fn claim_event(

@@ -335,6 +335,38 @@ pub trait StoreTx: Send {
         new: NewActivity,
     ) -> impl Future<Output = Result<ActivityEntry, StoreError>> + Send;
 
+    /// How many tasks the user has (open and completed), this unit's writes included: what a
+    /// quota check counts ([`crate::quota`]). On stores where units of one user run side by
+    /// side, it first takes a per-user quota lock held until the unit ends, so two units that
+    /// count and then insert run one after the other and cannot both pass a limit. A unit
+    /// should count before it locks rows, so that the lock order is the same everywhere.
+    fn count_tasks(
+        &mut self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// How many tags the user has; takes the same per-user quota lock as
+    /// [`StoreTx::count_tasks`].
+    fn count_tags(&mut self, user: &UserId)
+    -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes the task's sent and cancelled reminders except the `keep` newest (by id); the
+    /// pending one is never deleted. The number deleted.
+    fn prune_reminders(
+        &mut self,
+        user: &UserId,
+        task: TaskId,
+        keep: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes the user's activity entries except the `keep` newest (in the order of
+    /// [`Store::list_activity`]: `created_at`, then id). The number deleted.
+    fn prune_activity(
+        &mut self,
+        user: &UserId,
+        keep: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Records that `consumer` applied the event `event` in this unit: `true` the first time,
     /// `false` when that consumer's record of the event is already committed (a redelivery: the
     /// caller skips the effect). Concurrent units claiming the same pair: one gets `true`, the
@@ -460,6 +492,14 @@ pub trait ConversationStore: Send + Sync {
         user: &UserId,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<(ConversationId, DateTime<Utc>)>, StoreError>> + Send;
+
+    /// How many live conversations the user has at `now` (what the conversations quota
+    /// counts, [`crate::quota`]).
+    fn count_conversations(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// The version tag of a stored version number: `v<n>`.

@@ -21,6 +21,7 @@ use crate::ports::{
     TagWithCount,
 };
 use crate::query::{ActivityQuery, Page, TaskQuery};
+use crate::quota::{QuotaKind, Quotas};
 use crate::recurrence::forecast::{Forecast, creates_next};
 
 /// How often a unit of work is retried when the store reports a concurrent modification.
@@ -43,6 +44,8 @@ pub struct TaskService<S, C, I> {
     store: S,
     clock: C,
     ids: I,
+    /// The per-user limits ([`crate::quota`]).
+    quotas: Quotas,
 }
 
 /// The fields of a task as JSON values, for activity entries and change events. Identity and
@@ -172,6 +175,7 @@ struct Unit<'a, T, I> {
     user: &'a UserId,
     now: DateTime<Utc>,
     ids: &'a I,
+    quotas: Quotas,
     /// Recurrence answers computed before the unit began ([`Forecast`]).
     forecast: Forecast,
 }
@@ -206,9 +210,76 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
                 created_at: self.now,
             })
             .await?;
+        self.prune_activity_after(&entry).await?;
         self.emit(EventPayload::ActivityLogCreated(entry.clone()))
             .await?;
         Ok(entry)
+    }
+
+    /// Keeps the user's activity log within its quota: every `activity_prune_step`-th entry
+    /// (by id) prunes the user's oldest entries beyond the limit, so the walk over the user's
+    /// newest entries that a pruning costs is spread over many writes.
+    async fn prune_activity_after(&mut self, entry: &ActivityEntry) -> Result<(), Error> {
+        let step = self.quotas.activity_prune_step();
+        if step != 0 && entry.id.get().unsigned_abs() % step == 0 {
+            self.tx
+                .prune_activity(self.user, self.quotas.activity_entries)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Fails with [`Error::QuotaExceeded`] when the user holds as many tasks or tags as the
+    /// quota allows. Call it first in a unit, before rows are read: on PostgreSQL the count
+    /// takes the user's quota lock, held until the unit ends (see [`StoreTx::count_tasks`]).
+    async fn check_quota(&mut self, kind: QuotaKind) -> Result<(), Error> {
+        if self.quotas.limit(kind) == 0 {
+            return Ok(());
+        }
+        let used = match kind {
+            QuotaKind::Tasks => self.tx.count_tasks(self.user).await?,
+            QuotaKind::Tags => self.tx.count_tags(self.user).await?,
+            // Conversations are not written in units of work (`quota::put_conversation_within`).
+            QuotaKind::Conversations => 0,
+        };
+        self.quotas.check(kind, used)
+    }
+
+    /// Fails with [`Error::QuotaExceeded`] (naming the tasks quota) when the user holds
+    /// [`Quotas::series_ceiling`] tasks: the next instance of a series may go beyond the tasks
+    /// quota, but not without bound.
+    async fn check_series_room(&mut self) -> Result<(), Error> {
+        let ceiling = self.quotas.series_ceiling();
+        if ceiling != 0 && self.tx.count_tasks(self.user).await? >= ceiling {
+            return Err(Error::QuotaExceeded {
+                quota: QuotaKind::Tasks,
+                limit: self.quotas.tasks,
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes a task whose tag links changed by one tag, with its `task-updated` event, and an
+    /// activity entry that names only that tag (`{"tag_id": 5}`, as `new_values` when attached,
+    /// `old_values` when detached): attaching the 40th tag must not copy 40 ids into the log.
+    async fn save_tag_change(
+        &mut self,
+        old: &Task,
+        new: &mut Task,
+        action: ActivityAction,
+        tag: TagId,
+    ) -> Result<(), Error> {
+        let change = task_diff(old, new);
+        new.updated_at = self.now;
+        self.tx.update_task(new).await?;
+        let named = Values::from_iter([("tag_id".to_owned(), Value::from(tag.get()))]);
+        let (old_values, new_values) = match action {
+            ActivityAction::TagDetached => (Some(named), None),
+            _ => (None, Some(named)),
+        };
+        self.record(Some(new.id), action, old_values, new_values)
+            .await?;
+        self.emit(EventPayload::TaskUpdated(change)).await
     }
 
     async fn load(&mut self, id: TaskId) -> Result<Task, Error> {
@@ -393,6 +464,7 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
         next.next_task_id = None;
         next.created_at = self.now;
         next.updated_at = self.now;
+        self.check_series_room().await?;
         let next = self.tx.insert_task(NewTask { task: next }).await?;
         let mut reminder = None;
         if let Some(r) = carry {
@@ -530,7 +602,24 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
 impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     /// A service over a store, a clock and an id source.
     pub fn new(store: S, clock: C, ids: I) -> Self {
-        TaskService { store, clock, ids }
+        TaskService {
+            store,
+            clock,
+            ids,
+            quotas: Quotas::default(),
+        }
+    }
+
+    /// The same service with these per-user limits (default: [`Quotas::default`]).
+    #[must_use]
+    pub fn with_quotas(mut self, quotas: Quotas) -> Self {
+        self.quotas = quotas;
+        self
+    }
+
+    /// The per-user limits.
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
     }
 
     /// The store.
@@ -549,6 +638,7 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             user,
             now: crate::model::normalize_instant(self.clock.now()),
             ids: &self.ids,
+            quotas: self.quotas,
             forecast: Forecast::default(),
         })
     }
@@ -614,6 +704,7 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
         let draft = input.validate(self.clock.now())?;
         self.retry(|| async {
             let mut u = self.unit(user).await?;
+            u.check_quota(QuotaKind::Tasks).await?;
             let tags = u.check_tags(&draft.tag_ids).await?;
             let recurring = draft.recurrence.is_recurring();
             let task = Task {
@@ -851,6 +942,7 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
                 return Ok(None);
             }
             let written = u.tx.insert_activity(entry.clone()).await?;
+            u.prune_activity_after(&written).await?;
             u.commit().await?;
             Ok(Some(written))
         })
@@ -898,7 +990,7 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             let mut new = old.clone();
             new.tag_ids.push(tag);
             new.tag_ids.sort_unstable();
-            u.save_change(&old, &mut new, ActivityAction::TagAttached)
+            u.save_tag_change(&old, &mut new, ActivityAction::TagAttached, tag)
                 .await?;
             let view = u.view(new).await?;
             u.commit().await?;
@@ -922,7 +1014,7 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             }
             let mut new = old.clone();
             new.tag_ids.retain(|&t| t != tag);
-            u.save_change(&old, &mut new, ActivityAction::TagDetached)
+            u.save_tag_change(&old, &mut new, ActivityAction::TagDetached, tag)
                 .await?;
             let view = u.view(new).await?;
             u.commit().await?;
@@ -978,6 +1070,11 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
                     replaced.as_ref(),
                 )
                 .await?;
+            // Each replacement leaves a cancelled row: keep the newest few only.
+            if u.quotas.reminder_history != 0 {
+                u.tx.prune_reminders(user, id, u.quotas.reminder_history)
+                    .await?;
+            }
             u.commit().await?;
             Ok(r)
         })
@@ -1069,6 +1166,7 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
         };
         self.retry(|| async {
             let mut u = self.unit(user).await?;
+            u.check_quota(QuotaKind::Tags).await?;
             if u.tx.tag_by_key(user, &draft.name.key()).await?.is_some() {
                 return Err(taken());
             }

@@ -344,4 +344,14 @@ impl ConversationStore for DaprConversations {
         list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.as_str().cmp(b.0.as_str())));
         Ok(list)
     }
+
+    async fn count_conversations(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        // The user's index names every live conversation (a state store cannot count keys).
+        let index: Read<Index> = self.read(&index_key(user)).await.map_err(store_error)?;
+        Ok(pruned(index.value, now).len() as u64)
+    }
 }

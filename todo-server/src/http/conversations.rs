@@ -28,6 +28,7 @@ use todo_core::ports::{
     Clock, ConversationStore, DeleteOutcome, IdSource, MAX_CONVERSATION_BYTES, PutOutcome, Store,
     StoredDoc,
 };
+use todo_core::quota::put_conversation_within;
 use todo_events::dapr::DaprConversations;
 use utoipa::ToSchema;
 
@@ -206,7 +207,7 @@ where
         (status = 200, description = "Written", body = ConversationWrittenDto,
             headers(("ETag" = String, description = "The new version"))),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter or `If-Match`, malformed or missing JSON", body = ErrorBody),
-        super::openapi::Conflict,
+        super::openapi::ConflictOrQuota,
         (status = 412, description = "`PRECONDITION_FAILED`: `If-Match` does not name the current version (or there is no document)", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the document is larger than 256 KiB", body = ErrorBody),
         super::openapi::NotJson,
@@ -246,11 +247,16 @@ where
         ));
     }
     let now = st.service.clock().now();
-    let outcome = st
-        .conversations()
-        .put_conversation(&user, &id, &doc, tag.as_deref(), now)
-        .await
-        .map_err(store_error)?;
+    let outcome = put_conversation_within(
+        &st.conversations(),
+        st.service.quotas(),
+        &user,
+        &id,
+        &doc,
+        tag.as_deref(),
+        now,
+    )
+    .await?;
     let PutOutcome::Written { etag } = outcome else {
         return Err(ApiError::precondition_failed());
     };
@@ -417,6 +423,17 @@ impl<S: ConversationStore> ConversationStore for Conversations<'_, S> {
         match self {
             Conversations::Database(s) => s.list_conversations(user, now).await,
             Conversations::Dapr(d) => d.list_conversations(user, now).await,
+        }
+    }
+
+    async fn count_conversations(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<u64, StoreError> {
+        match self {
+            Conversations::Database(s) => s.count_conversations(user, now).await,
+            Conversations::Dapr(d) => d.count_conversations(user, now).await,
         }
     }
 }

@@ -157,6 +157,11 @@ impl From<Error> for ApiError {
                 a
             }
             Error::Conflict { message } => ApiError::new(StatusCode::CONFLICT, "CONFLICT", message),
+            e @ Error::QuotaExceeded { quota, limit } => {
+                let mut a = ApiError::new(StatusCode::CONFLICT, "QUOTA_EXCEEDED", e.to_string());
+                a.details = json!({ "quota": quota, "limit": limit });
+                a
+            }
             Error::Store(StoreError::Conflict(detail)) => {
                 tracing::warn!(%detail, "store conflict after retries");
                 ApiError::new(

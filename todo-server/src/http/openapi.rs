@@ -247,6 +247,13 @@ error_response!(
     "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`"
 );
 error_response!(
+    /// 409 of an operation that creates a task, a tag or a conversation (directly, or as the
+    /// next instance of a recurring task): also the per-user quota.
+    ConflictOrQuota,
+    409,
+    "`CONFLICT`: the resource was changed concurrently; retry. `QUOTA_EXCEEDED`: the user holds as many tasks, tags or conversations as the quota allows (`details`: `{\"quota\": \"tasks\", \"limit\": 10000}`); completing a recurring task is refused once the user holds twice the tasks quota"
+);
+error_response!(
     /// 422 of an operation with a task or tag body.
     Unprocessable,
     422,
@@ -266,7 +273,8 @@ pub struct ErrorBody {
 #[serde(deny_unknown_fields)]
 pub struct ErrorDetail {
     /// `VALIDATION_ERROR`, `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`,
-    /// `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `RATE_LIMITED`, `UNAVAILABLE`, `INTERNAL`, ...
+    /// `QUOTA_EXCEEDED`, `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `RATE_LIMITED`,
+    /// `UNAVAILABLE`, `INTERNAL`, ...
     #[schema(example = "VALIDATION_ERROR")]
     pub code: String,
     /// For people.

@@ -50,7 +50,7 @@ pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>
     responses(
         (status = 201, description = "The new tag", body = TagDto),
         openapi::BadRequest,
-        (status = 409, description = "`CONFLICT`: the user has a tag of this name (case-insensitively)", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the user has a tag of this name (case-insensitively). `QUOTA_EXCEEDED`: the user holds as many tags as the quota allows (`details`: `{\"quota\": \"tags\", \"limit\": 500}`)", body = ErrorBody),
         openapi::TooLarge,
         openapi::NotJson,
         openapi::Unprocessable,

@@ -239,6 +239,23 @@ macro_rules! sql_conversation_store {
                     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                     Ok(out)
                 }
+
+                async fn count_conversations(
+                    &self,
+                    user: &UserId,
+                    now: DateTime<Utc>,
+                ) -> Result<u64, StoreError> {
+                    // `conversations_user_updated` answers it.
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM conversations WHERE user_id = $1 AND updated_at >= $2",
+                    )
+                    .bind(user.as_str())
+                    .bind(enc_ts(conversation_cutoff(now)))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                    Ok(u64::try_from(n).unwrap_or(0))
+                }
             }
         }
     };

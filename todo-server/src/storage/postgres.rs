@@ -111,6 +111,25 @@ fn enc_event_id(id: EventId) -> uuid::Uuid {
 /// "todo" in ASCII. Two-key advisory locks do not share keys with the relay lease's one-key lock.
 const USER_EVENTS_LOCK_CLASS: i32 = 0x746f_646f;
 
+/// The class of the per-user quota locks (`pg_advisory_xact_lock(class, hashtext(user))`):
+/// "quot" in ASCII. Apart from the outbox lock: a unit takes it before it locks any row (it
+/// counts first), while the outbox lock is taken at commit, after the unit's row locks; sharing
+/// one lock would invert that order against units that lock rows and deadlock.
+const USER_QUOTA_LOCK_CLASS: i32 = 0x7175_6f74;
+
+/// Makes a unit's quota count hold until it ends: units of one user run side by side here, so
+/// two that count and then insert take this per-user transaction lock first and run one after
+/// the other (it is re-entrant within a transaction).
+async fn lock_user_quota(conn: &mut sqlx::PgConnection, user: &UserId) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(USER_QUOTA_LOCK_CLASS)
+        .bind(user.as_str())
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
 /// A unit of work: a READ COMMITTED transaction; dropping it rolls back.
 pub struct PgTx {
     tx: sqlx::Transaction<'static, Db>,

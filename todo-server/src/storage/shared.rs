@@ -11,6 +11,8 @@
 //!   statement (one without is);
 //! - `fn enc_ts(DateTime<Utc>) -> _`, `fn ts(&Row, &str)`, `fn ts_opt(&Row, &str)` (timestamps),
 //!   `fn enc_event_id(EventId) -> _`;
+//! - `async fn lock_user_quota(&mut Connection, &UserId)`: what makes a unit's quota count hold
+//!   until it ends (a per-user lock on PostgreSQL; nothing on SQLite, whose units serialize);
 //! - the unit of work `$Tx` with `async fn begin_unit(&$Store) -> Result<$Tx, _>`,
 //!   `$Tx::conn(&mut self) -> Result<&mut Connection, _>`, `$Tx.events` (the buffered outbox
 //!   events) and `$Tx::finish(self)` (writes them with `write_events`, then commits).
@@ -933,6 +935,77 @@ macro_rules! sql_store {
                     new_values: new.new_values,
                     created_at: new.created_at,
                 })
+            }
+
+            async fn count_tasks(&mut self, user: &UserId) -> Result<u64, StoreError> {
+                lock_user_quota(self.conn()?, user).await?;
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_one(self.conn()?)
+                    .await
+                    .map_err(map_err)?;
+                Ok(rows::to_u64(n))
+            }
+
+            async fn count_tags(&mut self, user: &UserId) -> Result<u64, StoreError> {
+                lock_user_quota(self.conn()?, user).await?;
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tags WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .fetch_one(self.conn()?)
+                    .await
+                    .map_err(map_err)?;
+                Ok(rows::to_u64(n))
+            }
+
+            async fn prune_reminders(
+                &mut self,
+                user: &UserId,
+                task: TaskId,
+                keep: u64,
+            ) -> Result<u64, StoreError> {
+                // The task's reminders are few (this pruning keeps them so): no index beyond
+                // `reminders_task_idx` is needed.
+                let done = sqlx::query(
+                    "DELETE FROM reminders WHERE user_id = $1 AND task_id = $2 \
+                     AND status <> 'pending' AND id NOT IN (SELECT id FROM reminders \
+                     WHERE user_id = $1 AND task_id = $2 AND status <> 'pending' \
+                     ORDER BY id DESC LIMIT $3)",
+                )
+                .bind(user.as_str())
+                .bind(task.get())
+                .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+                .execute(self.conn()?)
+                .await
+                .map_err(map_err)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn prune_activity(&mut self, user: &UserId, keep: u64) -> Result<u64, StoreError> {
+                // The newest entry to delete (walking `activity_logs_user_created_idx` from the
+                // newest end), then everything at or before it.
+                let cut = sqlx::query(
+                    "SELECT created_at, id FROM activity_logs WHERE user_id = $1 \
+                     ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET $2",
+                )
+                .bind(user.as_str())
+                .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+                .fetch_optional(self.conn()?)
+                .await
+                .map_err(map_err)?;
+                let Some(cut) = cut else { return Ok(0) };
+                let at = ts(&cut, "created_at")?;
+                let id: i64 = cut.try_get("id").map_err(map_err)?;
+                let done = sqlx::query(
+                    "DELETE FROM activity_logs WHERE user_id = $1 \
+                     AND (created_at < $2 OR (created_at = $2 AND id <= $3))",
+                )
+                .bind(user.as_str())
+                .bind(enc_ts(at))
+                .bind(id)
+                .execute(self.conn()?)
+                .await
+                .map_err(map_err)?;
+                Ok(done.rows_affected())
             }
 
             async fn append_event(&mut self, event: &DomainEvent) -> Result<(), StoreError> {

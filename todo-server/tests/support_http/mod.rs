@@ -174,6 +174,14 @@ impl ConversationStore for FailingStore {
         self.check()?;
         self.inner.list_conversations(user, now).await
     }
+    async fn count_conversations(
+        &self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.count_conversations(user, now).await
+    }
 }
 
 pub type Service<S> = TaskService<S, ManualClock, SequentialIds>;
