@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{Collector, ErrorCode, FieldError, ValidationErrors};
 use crate::ids::TagId;
-use crate::model::task::check_schedule;
+use crate::model::task::{MAX_TAGS_PER_TASK, check_schedule};
 use crate::model::{
     Color, Description, Priority, RRuleText, Recurrence, ReminderType, TagName, TaskTitle,
     TimeZone, parse_instant,
@@ -100,6 +100,17 @@ fn parse_tag_ids(c: &mut Collector, raw: &[i64]) -> Vec<TagId> {
     }
     ids.sort_unstable();
     ids.dedup();
+    // Counted after dropping duplicates: `[3, 3]` is one tag.
+    if ids.len() > MAX_TAGS_PER_TASK {
+        c.push(FieldError::new(
+            "tag_ids",
+            ErrorCode::TooLong,
+            format!(
+                "tag_ids may name at most {MAX_TAGS_PER_TASK} tags; it names {}",
+                ids.len()
+            ),
+        ));
+    }
     ids
 }
 

@@ -13,6 +13,7 @@ use crate::ids::{EventId, ReminderId, TagId, TaskId, UserId};
 use crate::input::{
     CreateTagInput, CreateTaskInput, SetReminderInput, TaskPatch, UpdateTagInput, UpdateTaskInput,
 };
+use crate::model::task::MAX_TAGS_PER_TASK;
 use crate::model::{
     ActivityAction, ActivityEntry, Reminder, ReminderStatus, ReminderType, Tag, Task, Values,
 };
@@ -985,6 +986,15 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
             if old.tag_ids.contains(&tag) {
                 return Err(Error::Conflict {
                     message: format!("tag {tag} is already attached to task {id}"),
+                });
+            }
+            if old.tag_ids.len() >= MAX_TAGS_PER_TASK {
+                return Err(Error::Conflict {
+                    message: format!(
+                        "task {id} already carries {} tags, the most a task may carry \
+                         ({MAX_TAGS_PER_TASK}); detach one first",
+                        old.tag_ids.len()
+                    ),
                 });
             }
             let mut new = old.clone();

@@ -976,3 +976,144 @@ fn activity_query_defaults_to_20_and_checks_its_parameters() {
     let page = block_on(s.activity(&alice(), &ActivityQuery::default())).unwrap();
     assert_eq!((page.entries.len(), page.total), (20, 25));
 }
+
+fn field_error(e: Error) -> (String, ErrorCode, String) {
+    match e {
+        Error::Validation(v) => {
+            let f = v.first();
+            (f.field.clone(), f.code, f.message.clone())
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+/// A task carries at most `MAX_TAGS_PER_TASK` tags (issue 14: 5,600 tags made one event larger
+/// than Kafka takes): more in `tag_ids` is a 400 on `tag_ids`, duplicates count once, and
+/// attaching one more is a 409.
+#[test]
+fn tags_per_task_are_capped() {
+    use todo_core::model::task::MAX_TAGS_PER_TASK;
+    assert_eq!(MAX_TAGS_PER_TASK, 50);
+    let s = svc();
+    let tags: Vec<TagId> = (0..=MAX_TAGS_PER_TASK)
+        .map(|i| tag(&s, &format!("tag{i}")))
+        .collect();
+    let ids = |n: usize| -> Vec<i64> { tags[..n].iter().map(|t| t.get()).collect() };
+    let (field, code, message) =
+        field_error(create(&s, serde_json::json!({"title": "t", "tag_ids": ids(51)})).unwrap_err());
+    assert_eq!((field.as_str(), code), ("tag_ids", ErrorCode::TooLong));
+    assert!(
+        message.contains("at most 50 tags; it names 51"),
+        "{message}"
+    );
+    // 50 distinct ids, each twice: 50 tags.
+    let mut doubled = ids(50);
+    doubled.extend(ids(50));
+    let t = create(&s, serde_json::json!({"title": "t", "tag_ids": doubled})).unwrap();
+    assert_eq!(t.task.tag_ids.len(), 50);
+    assert_eq!(t.tags.len(), 50);
+    let (field, code, _) =
+        field_error(update(&s, t.task.id, serde_json::json!({"tag_ids": ids(51)})).unwrap_err());
+    assert_eq!((field.as_str(), code), ("tag_ids", ErrorCode::TooLong));
+    // Attaching the 51st: a conflict that names the limit; an attached one is still "attached".
+    match block_on(s.attach_tag(&alice(), t.task.id, tags[50])) {
+        Err(Error::Conflict { message }) => {
+            assert!(message.contains("already carries 50 tags"), "{message}");
+            assert!(message.contains("(50)"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match block_on(s.attach_tag(&alice(), t.task.id, tags[0])) {
+        Err(Error::Conflict { message }) => assert!(message.contains("already attached")),
+        other => panic!("{other:?}"),
+    }
+    // Detach one, and the 51st fits.
+    block_on(s.detach_tag(&alice(), t.task.id, tags[0])).unwrap();
+    let v = block_on(s.attach_tag(&alice(), t.task.id, tags[50])).unwrap();
+    assert_eq!(v.task.tag_ids.len(), 50);
+    assert_eq!(all_tasks(&s)[0].tag_ids.len(), 50);
+}
+
+/// The attack rule of issue 14 (465 characters, 31.6 million candidates a year) is refused on
+/// create and update, at once, naming the limit.
+#[test]
+fn an_rrule_beyond_the_cost_limits_is_refused_on_create_and_update() {
+    let list = |n: u32| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let attack = format!(
+        "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR={};BYMINUTE={};BYSECOND={}",
+        list(24),
+        list(60),
+        list(60)
+    );
+    let s = svc();
+    let started = std::time::Instant::now();
+    let body =
+        serde_json::json!({"title": "t", "due_datetime": "2030-01-02T09:00:00Z", "rrule": attack});
+    let (field, code, message) = field_error(create(&s, body).unwrap_err());
+    assert_eq!((field.as_str(), code), ("rrule", ErrorCode::TooComplex));
+    assert!(message.contains("at most 96"), "{message}");
+    let t = create(
+        &s,
+        serde_json::json!({"title": "t", "due_datetime": "2030-01-02T09:00:00Z", "rrule": "FREQ=DAILY"}),
+    )
+    .unwrap();
+    let (field, code, _) =
+        field_error(update(&s, t.task.id, serde_json::json!({"rrule": attack})).unwrap_err());
+    assert_eq!((field.as_str(), code), ("rrule", ErrorCode::TooComplex));
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(all_tasks(&s).len(), 1);
+}
+
+/// A task at the cost limits (96 times a day on every day of the year, and the longest
+/// `BYSETPOS`) is created, completed (its next instance a quarter of an hour later) and updated.
+#[test]
+fn a_task_at_the_rrule_limits_is_created_completed_and_updated() {
+    let quarters = "BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;\
+                    BYMINUTE=0,15,30,45";
+    let setpos: Vec<String> = (1..=31).chain(-31..=-1).map(|i| i.to_string()).collect();
+    let day =
+        |mo: u32, d: u32, h: u32, m: u32| Some(Utc.with_ymd_and_hms(2030, mo, d, h, m, 0).unwrap());
+    for (rule, second, third_due) in [
+        (
+            format!("FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;{quarters}"),
+            day(1, 2, 9, 15),
+            day(1, 2, 9, 30),
+        ),
+        (
+            format!("FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;{quarters};COUNT=100000"),
+            day(1, 2, 9, 15),
+            day(1, 2, 9, 30),
+        ),
+        // The first 31 and the last 31 of the year's 35,040 times: after the start (Jan 2),
+        // the last 31 (Dec 31 from 16:15 local, 15:15 UTC).
+        (
+            format!(
+                "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;{quarters};BYSETPOS={}",
+                setpos.join(",")
+            ),
+            day(12, 31, 15, 15),
+            day(12, 31, 15, 30),
+        ),
+    ] {
+        let s = svc();
+        let t = create(
+            &s,
+            serde_json::json!({"title": "t", "due_datetime": "2030-01-02T09:00:00Z",
+                               "timezone": "Europe/Berlin", "rrule": rule}),
+        )
+        .unwrap_or_else(|e| panic!("{rule}: {e}"));
+        let done = block_on(s.set_completed(&alice(), t.task.id, Some(true))).unwrap();
+        let next = done.task.next_task_id.expect(&rule);
+        let next = block_on(s.get_task(&alice(), next)).unwrap();
+        assert_eq!(next.task.due_datetime, second, "{rule}");
+        // An update that completes in the same request goes through the same path.
+        let v = update(
+            &s,
+            next.task.id,
+            serde_json::json!({"title": "u", "completed": true}),
+        )
+        .unwrap();
+        let third = block_on(s.get_task(&alice(), v.task.next_task_id.unwrap())).unwrap();
+        assert_eq!(third.task.due_datetime, third_due, "{rule}");
+    }
+}

@@ -10,6 +10,18 @@ use crate::model::recurrence::{RRuleText, Recurrence};
 use crate::model::text::{Description, TaskTitle};
 use crate::model::time::TimeZone;
 
+/// The most tags one task may carry. Every event about a task carries its tag ids, and
+/// `task-created`/`task-completed` their names too: with 5,600 tags one `task-created` event
+/// was 1.1 MB, more than Kafka takes. 50 tags of the longest names keep a task's largest event
+/// (both versions of every field in a `task-updated`) far below [`MAX_TASK_EVENT_BYTES`].
+pub const MAX_TAGS_PER_TASK: usize = 50;
+
+/// The size budget of any encoded event about one task (`task-created`, `task-updated`,
+/// `task-completed`, `task-deleted` and their activity entries), in bytes: a sixteenth of
+/// Kafka's default 1 MB message limit. The largest task the limits allow stays under it; a test
+/// in `todo-events` checks that, so that a new field cannot silently break it.
+pub const MAX_TASK_EVENT_BYTES: usize = 64 * 1024;
+
 /// A task as stored. Its field values are valid by construction (validated newtypes); the
 /// cross-field rules (a recurring task has a due date, the end date is not before it) are kept by
 /// [`crate::input`] and the service, and checked again by [`Task::check_invariants`] when a task
