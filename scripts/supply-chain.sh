@@ -4,7 +4,7 @@
 # the advisory database is on this machine.
 #
 #   scripts/supply-chain.sh install   build cargo-deny into $TODO_CACHE/cargo-deny unless it is there
-#                                     (once per machine; ~6 minutes on 2 cores, cold)
+#                                     (once per machine; ~5 minutes on 2 cores, cold)
 #   scripts/supply-chain.sh [check]   install if needed, then run the checks
 #
 # The RustSec advisory database is a git repository on GitHub, and no package registry (crates.io,
@@ -14,7 +14,9 @@
 # package registries, like this project's CI) the advisory check is skipped, and this script says
 # so on its output; the other checks still run and still fail the script.
 # A copy made elsewhere (`cargo deny fetch db` with the same deny.toml, or a checkout of the
-# advisory-db repository placed at $TODO_CACHE/advisory-db/advisory-db-*) is used as it is.
+# advisory-db repository placed at $TODO_CACHE/advisory-db/advisory-db-*) is used as it is; one
+# whose last fetch is older than 90 days fails the check (cargo-deny's maximum-db-staleness): an
+# advisory check against a stale database would pass for the wrong reason.
 # TODO_CACHE defaults to ~/.cache/todo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +34,7 @@ install() {
     if [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -q "$VERSION"; then
         return 0
     fi
-    log "building cargo-deny $VERSION into $ROOT (once per machine; about 6 minutes on 2 cores)"
+    log "building cargo-deny $VERSION into $ROOT (once per machine; about 5 minutes on 2 cores)"
     mkdir -p "$ROOT"
     local start=$SECONDS
     # --locked: the versions cargo-deny was released and tested with.
