@@ -68,6 +68,11 @@ pub struct Config {
     /// `TODO_EVENT_RETENTION` (default 24 h, e.g. `7d`): how long delivered events stay in the
     /// outbox, from which real-time clients resume.
     pub event_retention: std::time::Duration,
+    /// Per-user quotas (`TODO_QUOTA_TASKS` 10,000, `TODO_QUOTA_TAGS` 500,
+    /// `TODO_QUOTA_CONVERSATIONS` 1,000, `TODO_QUOTA_ACTIVITY` 100,000 entries kept,
+    /// `TODO_QUOTA_REMINDER_HISTORY` 20 sent or cancelled reminders kept per task; 0 =
+    /// unlimited): see `todo_core::quota`.
+    pub quotas: todo_core::quota::Quotas,
 }
 
 /// The parts of the platform a deployment can switch off (`TODO_FEATURE_<NAME>=false`; each is
@@ -265,6 +270,7 @@ impl Config {
             }
         };
         let kafka = kafka_settings(&get)?;
+        let quotas = quotas(&get)?;
         let dapr = DaprSettings::from_vars(&var)?;
         let features = Features {
             reminders: flag(&get, "TODO_FEATURE_REMINDERS")?,
@@ -282,6 +288,7 @@ impl Config {
             dapr,
             features,
             event_retention,
+            quotas,
         })
     }
 
@@ -319,6 +326,26 @@ fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool
             reason: format!("{other:?} is not true or false"),
         }),
     }
+}
+
+/// The per-user quotas: each `TODO_QUOTA_*` a whole number, 0 = unlimited.
+fn quotas(get: &impl Fn(&str) -> Option<String>) -> Result<todo_core::quota::Quotas, ConfigError> {
+    let d = todo_core::quota::Quotas::default();
+    let read = |var: &'static str, default: u64| -> Result<u64, ConfigError> {
+        get(var).map_or(Ok(default), |v| {
+            v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
+                var,
+                reason: format!("{v:?} is not a whole number (0 = unlimited)"),
+            })
+        })
+    };
+    Ok(todo_core::quota::Quotas {
+        tasks: read("TODO_QUOTA_TASKS", d.tasks)?,
+        tags: read("TODO_QUOTA_TAGS", d.tags)?,
+        conversations: read("TODO_QUOTA_CONVERSATIONS", d.conversations)?,
+        activity_entries: read("TODO_QUOTA_ACTIVITY", d.activity_entries)?,
+        reminder_history: read("TODO_QUOTA_REMINDER_HISTORY", d.reminder_history)?,
+    })
 }
 
 /// A variable holding a whole number >= 1, if set.
@@ -421,6 +448,27 @@ mod tests {
             .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect();
         Config::from_vars(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn quotas_default_and_read_with_zero_as_unlimited() {
+        let pg = [
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("TODO_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ];
+        let d = cfg(&pg).unwrap();
+        assert_eq!(d.quotas, todo_core::quota::Quotas::default());
+        let mut vars = pg.to_vec();
+        vars.extend([
+            ("TODO_QUOTA_TASKS", " 20 "),
+            ("TODO_QUOTA_TAGS", "0"),
+            ("TODO_QUOTA_CONVERSATIONS", "3"),
+        ]);
+        let q = cfg(&vars).unwrap().quotas;
+        assert_eq!((q.tasks, q.tags, q.conversations), (20, 0, 3));
+        vars.push(("TODO_QUOTA_ACTIVITY", "-1"));
+        let e = cfg(&vars).unwrap_err();
+        assert!(e.to_string().contains("TODO_QUOTA_ACTIVITY"), "{e}");
     }
 
     #[test]

@@ -157,7 +157,9 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
             }
         }
     };
-    let service = Arc::new(TaskService::new(store.clone(), SystemClock, RandomIds));
+    let service = Arc::new(
+        TaskService::new(store.clone(), SystemClock, RandomIds).with_quotas(config.quotas),
+    );
     let interval = Duration::from_millis(200);
     let mut tasks = Vec::new();
     match (&config.kafka, &config.dapr, &sidecar) {
