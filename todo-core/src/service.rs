@@ -222,7 +222,7 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
     /// newest entries that a pruning costs is spread over many writes.
     async fn prune_activity_after(&mut self, entry: &ActivityEntry) -> Result<(), Error> {
         let step = self.quotas.activity_prune_step();
-        if step != 0 && entry.id.get().unsigned_abs() % step == 0 {
+        if step != 0 && entry.id.get().unsigned_abs().is_multiple_of(step) {
             self.tx
                 .prune_activity(self.user, self.quotas.activity_entries)
                 .await?;
