@@ -47,6 +47,7 @@ macro_rules! store_conformance_tests {
             claims_each_event_once_per_consumer,
             user_events_resume_after_an_event,
             delivered_events_are_pruned_after_the_retention,
+            parked_events_are_skipped_and_kept_apart,
             next_reminders_of_all_users_earliest_first,
             reminder_moves_with_its_time,
             query_vectors,
@@ -866,6 +867,114 @@ pub async fn delivered_events_are_pruned_after_the_retention<S: Store>(store: S)
     assert_eq!(
         waiting.iter().map(|e| e.event.id).collect::<Vec<_>>(),
         vec![id(3)]
+    );
+}
+
+/// `Store::park_event`: a parked event is no longer undelivered nor replayed, the events after
+/// it are; it is listed and counted, survives the pruning of delivered events, and goes with
+/// `Store::prune_parked_events`.
+pub async fn parked_events_are_skipped_and_kept_apart<S: Store>(store: S) {
+    let (a, b) = (user("alice"), user("bob"));
+    for (n, who) in [(1u128, &a), (2, &b), (3, &a), (4, &a)] {
+        let mut tx = store.begin().await.unwrap();
+        let t = insert(&mut tx, plain_task(who, "x")).await;
+        tx.append_event(&event(who, n, t.id)).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let id = |n: u128| EventId::new(uuid::Uuid::from_u128(n));
+    let ids = |found: &[crate::ports::OutboxEntry]| -> Vec<u128> {
+        found.iter().map(|e| e.event.id.get().as_u128()).collect()
+    };
+    let all = store.undelivered_events(10).await.unwrap();
+    assert_eq!(ids(&all), vec![1, 2, 3, 4]);
+    let poison = all[2].seq;
+    let at = t0() + Duration::hours(10);
+    assert!(
+        store
+            .park_event(poison, "too_large: 2000 bytes", at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.park_event(poison, "again", at).await.unwrap(),
+        "parked already"
+    );
+    assert!(
+        !store.park_event(999_999, "unknown", at).await.unwrap(),
+        "unknown seq"
+    );
+    assert_eq!(
+        ids(&store.undelivered_events(10).await.unwrap()),
+        vec![1, 2, 4],
+        "the events after a parked one still come out, in order"
+    );
+    assert_eq!(
+        ids(&store
+            .undelivered_events_after(all[1].seq, 10)
+            .await
+            .unwrap()),
+        vec![4]
+    );
+    assert_eq!(
+        store
+            .user_events_after(&a, id(1), 10)
+            .await
+            .unwrap()
+            .map(|f| ids(&f)),
+        Some(vec![4]),
+        "replay skips the parked event"
+    );
+    assert_eq!(
+        store
+            .user_events_after(&a, id(3), 10)
+            .await
+            .unwrap()
+            .map(|f| ids(&f)),
+        Some(vec![4]),
+        "resuming from a parked event goes on after it"
+    );
+    let parked = store.parked_events(10).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].seq, poison);
+    assert_eq!(parked[0].event_id, id(3));
+    assert_eq!(parked[0].user_id, a);
+    assert_eq!(parked[0].event_type, all[2].event.payload.event_type());
+    assert_eq!(parked[0].occurred_at, t0());
+    assert_eq!(parked[0].parked_at, at);
+    assert_eq!(parked[0].reason, "too_large: 2000 bytes");
+    assert_eq!(store.count_parked_events().await.unwrap(), 1);
+    // Marking a parked event delivered does not revive it (only the relay marks, and never a
+    // parked one; the store holds the line anyway).
+    store.mark_delivered(&[poison]).await.unwrap();
+    assert_eq!(store.count_parked_events().await.unwrap(), 1);
+    // Delivered ones are pruned; the parked one stays whatever its age.
+    let rest: Vec<u64> = store
+        .undelivered_events(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    store.mark_delivered(&rest).await.unwrap();
+    let later = t0() + Duration::days(365);
+    assert_eq!(store.prune_delivered_events(later).await.unwrap(), 3);
+    assert_eq!(store.count_parked_events().await.unwrap(), 1);
+    assert!(store.undelivered_events(10).await.unwrap().is_empty());
+    // Parked ones go by the time they were parked.
+    assert_eq!(store.prune_parked_events(at).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .prune_parked_events(at + Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.count_parked_events().await.unwrap(), 0);
+    assert!(store.parked_events(10).await.unwrap().is_empty());
+    assert_eq!(
+        store.user_events_after(&a, id(3), 10).await.unwrap(),
+        None,
+        "pruned"
     );
 }
 

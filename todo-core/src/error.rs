@@ -221,11 +221,64 @@ pub enum StoreError {
     Other(String),
 }
 
-/// A failure to publish committed events ([`crate::ports::EventPublisher`]): the events stay
-/// in the outbox and the relay tries again.
+/// A failure to publish committed events ([`crate::ports::EventPublisher`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("publishing events failed: {0}")]
-pub struct PublishError(pub String);
+pub enum PublishError {
+    /// The publisher cannot take events now (broker or sidecar down, timeout, a producer
+    /// replaced): the events stay in the outbox and the relay offers the batch again later.
+    #[error("publishing events failed: {0}")]
+    Unavailable(String),
+    /// The publisher refuses these events for good (too large, cannot be encoded, refused by
+    /// the broker as invalid): offering them again cannot help. The relay parks them in the
+    /// outbox and offers the rest of the batch again. Never empty.
+    #[error("the publisher refused {} event(s) for good, first seq {}: {}",
+        .0.len(),
+        .0.first().map_or(0, |r| r.seq),
+        .0.first().map_or("", |r| r.detail.as_str()))]
+    Rejected(Vec<Rejection>),
+}
+
+/// One event a publisher refused for good ([`PublishError::Rejected`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The event's position in the outbox ([`crate::ports::OutboxEntry::seq`]).
+    pub seq: u64,
+    /// Why, as a class (a metric label).
+    pub reason: RejectReason,
+    /// Why, for people (logs and the outbox's `park_reason`); never the payload.
+    pub detail: String,
+    /// The encoded size of the event in bytes, when it was encoded.
+    pub bytes: Option<usize>,
+}
+
+/// Why a publisher refused an event for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// Its encoding is larger than the publisher's limit (or the broker's).
+    TooLarge,
+    /// It cannot be turned into a contract event (a bug of this server) or serialized.
+    Unencodable,
+    /// The broker refused the record itself (invalid record, corrupt message).
+    Invalid,
+}
+
+impl RejectReason {
+    /// The label: `too_large`, `unencodable`, `invalid`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::TooLarge => "too_large",
+            RejectReason::Unencodable => "unencodable",
+            RejectReason::Invalid => "invalid",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The error of a use case of [`crate::service::TaskService`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

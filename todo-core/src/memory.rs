@@ -17,8 +17,9 @@ use crate::ids::{ActivityId, ConversationId, EventId, ReminderId, TagId, TaskId,
 use crate::model::{ActivityEntry, Reminder, ReminderStatus, Tag, Task};
 use crate::ports::{
     ActivityPage, ConversationStore, DeleteOutcome, NewActivity, NewReminder, NewTag, NewTask,
-    OutboxEntry, PutOutcome, Store, StoreTx, StoredDoc, TagWithCount, conversation_cutoff,
-    conversation_etag, conversation_expired, conversation_first_version, conversation_version,
+    OutboxEntry, ParkedEvent, PutOutcome, Store, StoreTx, StoredDoc, TagWithCount,
+    conversation_cutoff, conversation_etag, conversation_expired, conversation_first_version,
+    conversation_version,
 };
 use crate::ports::{
     IdempotencyClaim, IdempotencyKey, IdempotencyStore, RequestFingerprint, StoredResponse,
@@ -39,6 +40,8 @@ struct State {
     log: imbl::OrdMap<u64, OutboxEntry>,
     /// The `seq` of every event appended to the outbox.
     appended: imbl::OrdMap<EventId, u64>,
+    /// Parked entries (in `log`, not in `outbox`) by `seq`: when and why.
+    parked: imbl::OrdMap<u64, (DateTime<Utc>, String)>,
     /// `(consumer, event)` pairs applied by idempotent consumers.
     processed: imbl::OrdSet<(String, EventId)>,
     next_task: i64,
@@ -370,8 +373,8 @@ impl Store for MemoryStore {
             state
                 .log
                 .range(from.saturating_add(1)..)
+                .filter(|(seq, e)| &e.event.user_id == user && !state.parked.contains_key(*seq))
                 .map(|(_, e)| e)
-                .filter(|e| &e.event.user_id == user)
                 .take(limit as usize)
                 .cloned()
                 .collect(),
@@ -397,10 +400,78 @@ impl Store for MemoryStore {
         let old: Vec<u64> = state
             .log
             .iter()
-            .filter(|(seq, e)| e.event.occurred_at < before && !state.outbox.contains_key(*seq))
+            .filter(|(seq, e)| {
+                e.event.occurred_at < before
+                    && !state.outbox.contains_key(*seq)
+                    && !state.parked.contains_key(*seq)
+            })
             .map(|(seq, _)| *seq)
             .collect();
         for seq in &old {
+            state.log.remove(seq);
+        }
+        *self
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(state);
+        Ok(old.len() as u64)
+    }
+
+    async fn park_event(
+        &self,
+        seq: u64,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let _guard = self.writer.clone().lock_owned().await;
+        let mut state = (*self.snapshot()).clone();
+        if state.outbox.remove(&seq).is_none() {
+            return Ok(false);
+        }
+        state.parked.insert(seq, (at, reason.to_owned()));
+        *self
+            .committed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(state);
+        Ok(true)
+    }
+
+    async fn parked_events(&self, limit: u32) -> Result<Vec<ParkedEvent>, StoreError> {
+        let state = self.snapshot();
+        Ok(state
+            .parked
+            .iter()
+            .filter_map(|(seq, (at, reason))| {
+                let e = state.log.get(seq)?;
+                Some(ParkedEvent {
+                    seq: *seq,
+                    event_id: e.event.id,
+                    user_id: e.event.user_id.clone(),
+                    event_type: e.event.payload.event_type().to_owned(),
+                    occurred_at: e.event.occurred_at,
+                    parked_at: *at,
+                    reason: reason.clone(),
+                })
+            })
+            .take(limit as usize)
+            .collect())
+    }
+
+    async fn count_parked_events(&self) -> Result<u64, StoreError> {
+        Ok(self.snapshot().parked.len() as u64)
+    }
+
+    async fn prune_parked_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _guard = self.writer.clone().lock_owned().await;
+        let mut state = (*self.snapshot()).clone();
+        let old: Vec<u64> = state
+            .parked
+            .iter()
+            .filter(|(_, (at, _))| *at < before)
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in &old {
+            state.parked.remove(seq);
             state.log.remove(seq);
         }
         *self

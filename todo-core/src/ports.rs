@@ -94,13 +94,26 @@ pub struct NewActivity {
     pub created_at: DateTime<Utc>,
 }
 
+/// The largest encoded event (the JSON envelope) a publisher sends by default: 900 KiB, under
+/// Kafka's default `message.max.bytes` (1 MB) with room for the record's headers and key. A
+/// larger event is refused for good ([`crate::error::PublishError::Rejected`]) before it is
+/// sent, and parked by the relay. Servers make it configurable (`TODO_EVENT_MAX_BYTES`).
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 900 * 1024;
+
 /// Where the outbox relay hands committed events: the in-process bus of the embedded default,
 /// Kafka, Dapr pub/sub.
 pub trait EventPublisher: Send + Sync {
     /// Publishes the batch in order. `Ok` only when every event was accepted (for a broker:
-    /// acknowledged); the relay then marks them delivered. On `Err` the relay offers the same
-    /// batch again later: an event may be published more than once (consumers skip the ones they
-    /// have seen, by `event_id`), never lost and never out of order for a user.
+    /// acknowledged); the relay then marks them delivered. On
+    /// [`Unavailable`](crate::error::PublishError::Unavailable) the relay offers the same batch
+    /// again later: an event may be published more than once (consumers skip the ones they have
+    /// seen, by `event_id`), never lost and never out of order for a user.
+    ///
+    /// On [`Rejected`](crate::error::PublishError::Rejected) the events named are refused for
+    /// good (too large, cannot be encoded, refused by the broker as invalid); the others of the
+    /// batch may or may not have been published. The relay parks the named ones
+    /// ([`Store::park_event`]) and offers the rest again. A publisher should check what it can
+    /// before sending anything (encoding, size), so that a refusal costs no duplicates.
     fn publish(
         &self,
         batch: &[OutboxEntry],
@@ -114,6 +127,26 @@ pub struct OutboxEntry {
     pub seq: u64,
     /// The event.
     pub event: DomainEvent,
+}
+
+/// An outbox event the relay parked (dead-lettered) because the publisher refused it for good:
+/// what an operator sees of it, without the payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedEvent {
+    /// Position in the outbox.
+    pub seq: u64,
+    /// The event's id.
+    pub event_id: EventId,
+    /// Whose event.
+    pub user_id: UserId,
+    /// The event type, e.g. `task-created`.
+    pub event_type: String,
+    /// When the event occurred.
+    pub occurred_at: DateTime<Utc>,
+    /// When the relay parked it.
+    pub parked_at: DateTime<Utc>,
+    /// Why (the publisher's refusal, for people).
+    pub reason: String,
 }
 
 /// A tag with the number of tasks it is attached to.
@@ -186,7 +219,7 @@ pub trait Store: Send + Sync {
         tasks: &[TaskId],
     ) -> impl Future<Output = Result<Vec<Reminder>, StoreError>> + Send;
 
-    /// Committed outbox entries not yet marked delivered with a `seq` above `after`, ascending
+    /// Committed outbox entries not yet marked delivered (nor parked) with a `seq` above `after`, ascending
     /// by `seq`, at most `limit`. `seq` increases in the order events were appended (within a
     /// unit, and across units of one user, which serialize); a relay publishes them in this
     /// order, then marks them. `after` lets a relay read the next batch while the previous one
@@ -205,9 +238,10 @@ pub trait Store: Send + Sync {
         self.undelivered_events_after(0, limit)
     }
 
-    /// The user's outbox events committed after the event `after` (delivered or not),
-    /// ascending by `seq`, at most `limit`; `None` when `after` is not in the outbox (unknown,
-    /// another user's, or pruned): a real-time client that asked to resume from it must resync.
+    /// The user's outbox events committed after the event `after` (delivered or not, parked
+    /// ones left out), ascending by `seq`, at most `limit`; `None` when `after` is not in the
+    /// outbox (unknown, another user's, or pruned): a real-time client that asked to resume from
+    /// it must resync.
     fn user_events_after(
         &self,
         user: &UserId,
@@ -233,6 +267,34 @@ pub trait Store: Send + Sync {
     /// Marks outbox entries delivered (after the broker or the in-process bus took them);
     /// unknown or already delivered `seq`s are ignored. Delivered entries may be pruned later.
     fn mark_delivered(&self, seqs: &[u64]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Parks (dead-letters) an undelivered outbox entry that the publisher refused for good:
+    /// from then on it is neither undelivered ([`Store::undelivered_events_after`]) nor
+    /// replayed ([`Store::user_events_after`] skips it), and it is kept with `reason` and `at`
+    /// for an operator ([`Store::parked_events`]) until [`Store::prune_parked_events`].
+    /// `false` when `seq` is unknown, delivered or parked already.
+    fn park_event(
+        &self,
+        seq: u64,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The parked entries, oldest `seq` first, at most `limit`.
+    fn parked_events(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ParkedEvent>, StoreError>> + Send;
+
+    /// How many entries are parked.
+    fn count_parked_events(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes the parked entries parked before `before`; the number deleted. (Parked entries
+    /// are not pruned by [`Store::prune_delivered_events`]: they are kept longer.)
+    fn prune_parked_events(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// A unit of work. Reads see the unit's own writes. Nothing is visible to others before `commit`.

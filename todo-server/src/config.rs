@@ -68,6 +68,10 @@ pub struct Config {
     /// `TODO_EVENT_RETENTION` (default 24 h, e.g. `7d`): how long delivered events stay in the
     /// outbox, from which real-time clients resume.
     pub event_retention: std::time::Duration,
+    /// `TODO_EVENT_MAX_BYTES` (default 900 KiB, [`todo_core::ports::DEFAULT_MAX_EVENT_BYTES`],
+    /// at least 1024): the largest encoded event the relay publishes; a larger one is parked in
+    /// the outbox (dead-lettered) and the events after it go on.
+    pub event_max_bytes: usize,
     /// Per-user quotas (`TODO_QUOTA_TASKS` 10,000, `TODO_QUOTA_TAGS` 500,
     /// `TODO_QUOTA_CONVERSATIONS` 1,000, `TODO_QUOTA_ACTIVITY` 100,000 entries kept,
     /// `TODO_QUOTA_REMINDER_HISTORY` 20 sent or cancelled reminders kept per task; 0 =
@@ -250,6 +254,18 @@ impl Config {
                     reason: format!("{v:?} is not a duration such as 24h or 7d"),
                 })?,
         };
+        let event_max_bytes = match get("TODO_EVENT_MAX_BYTES") {
+            None => todo_core::ports::DEFAULT_MAX_EVENT_BYTES,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1024)
+                .ok_or_else(|| ConfigError::Invalid {
+                    var: "TODO_EVENT_MAX_BYTES",
+                    reason: format!("{v:?} is not a number of bytes >= 1024"),
+                })?,
+        };
         let (jwt_secret, secret_file) = match (get("TODO_JWT_SECRET"), &database) {
             (Some(s), _) if s.len() < 32 => {
                 return Err(ConfigError::Invalid {
@@ -288,6 +304,7 @@ impl Config {
             dapr,
             features,
             event_retention,
+            event_max_bytes,
             quotas,
         })
     }
@@ -550,6 +567,8 @@ mod tests {
             ("TODO_JWT_SECRET", "short"),
             ("TODO_EVENT_RETENTION", "soon"),
             ("TODO_EVENT_RETENTION", "0s"),
+            ("TODO_EVENT_MAX_BYTES", "100"),
+            ("TODO_EVENT_MAX_BYTES", "1mb"),
         ] {
             let e = cfg(&[(k, v), ("DATABASE_URL", "postgres://u@h/db")]
                 .iter()

@@ -13,13 +13,17 @@ use std::sync::Arc;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{IntCounterVec, Opts};
-use todo_core::error::PublishError;
-use todo_core::ports::{Clock, EventPublisher, IdSource, OutboxEntry, Store};
+use todo_core::error::{PublishError, Rejection};
+use todo_core::ports::{
+    Clock, DEFAULT_MAX_EVENT_BYTES, EventPublisher, IdSource, OutboxEntry, Store,
+};
 use todo_core::service::TaskService;
 use todo_events::Topic;
 use todo_events::kafka::{
-    ConsumerStats, KafkaConfig, KafkaConsumer, KafkaError, KafkaPublisher, StartAt, ensure_topics,
+    BatchFailure, ConsumerStats, KafkaConfig, KafkaConsumer, KafkaError, KafkaPublisher, StartAt,
+    ensure_topics,
 };
+use todo_events::relay::Encoded;
 use tokio::task::JoinHandle;
 
 use crate::bus::EventBus;
@@ -45,10 +49,18 @@ pub fn group_id(settings: &KafkaSettings, consumer: &str) -> String {
 }
 
 /// The outbox relay's publisher on Kafka.
+///
+/// An event that breaks the contract, or whose encoding is larger than the limit
+/// ([`KafkaRelay::with_max_event_bytes`], default [`DEFAULT_MAX_EVENT_BYTES`]), is refused
+/// before anything of the batch is sent; a record the client or the brokers refuse for good
+/// (too large for the broker's `message.max.bytes`, invalid) is refused after the batch was
+/// awaited ([`PublishError::Rejected`]: the relay parks it). Every other failure is
+/// [`PublishError::Unavailable`] and the relay tries the batch again.
 pub struct KafkaRelay {
     /// Replaced when it has a fatal error (see [`KafkaPublisher::fatal_error`]).
     publisher: tokio::sync::RwLock<KafkaPublisher>,
     cfg: KafkaConfig,
+    max_event_bytes: usize,
 }
 
 impl KafkaRelay {
@@ -62,15 +74,27 @@ impl KafkaRelay {
         Ok(KafkaRelay {
             publisher: tokio::sync::RwLock::new(KafkaPublisher::new(&cfg)?),
             cfg,
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
         })
+    }
+
+    /// Refuses events whose encoding is longer than `bytes` (`TODO_EVENT_MAX_BYTES`).
+    #[must_use]
+    pub fn with_max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes;
+        self
     }
 }
 
 impl EventPublisher for KafkaRelay {
     async fn publish(&self, batch: &[OutboxEntry]) -> Result<(), PublishError> {
-        let envelopes = todo_events::relay::envelopes(batch);
-        let published = self.publisher.read().await.publish(&envelopes).await;
-        let Err(e) = published else {
+        let encoded = todo_events::relay::encode_batch(batch, self.max_event_bytes)?;
+        let records: Vec<_> = encoded
+            .iter()
+            .map(|e| (&e.envelope, e.payload.as_slice()))
+            .collect();
+        let published = self.publisher.read().await.publish_encoded(&records).await;
+        let Err(failure) = published else {
             return Ok(());
         };
         // A broker that restarted empty has lost the topics: create them again, so that the
@@ -90,7 +114,31 @@ impl EventPublisher for KafkaRelay {
                 Err(n) => tracing::warn!(error = %n, "relay: a new producer cannot be created"),
             }
         }
-        Err(PublishError(e.to_string()))
+        Err(publish_error(&encoded, failure))
+    }
+}
+
+/// The relay's error for a failed batch: the records refused for good name their events (each
+/// once), else the batch is to be tried again.
+fn publish_error(encoded: &[Encoded], failure: BatchFailure) -> PublishError {
+    let mut refused: Vec<Rejection> = Vec::new();
+    for r in failure.refused {
+        let Some(e) = encoded.get(r.index) else {
+            continue;
+        };
+        if refused.iter().all(|seen| seen.seq != e.seq) {
+            refused.push(Rejection {
+                seq: e.seq,
+                reason: r.reason,
+                detail: r.detail,
+                bytes: Some(e.payload.len()),
+            });
+        }
+    }
+    if refused.is_empty() {
+        PublishError::Unavailable(failure.first.to_string())
+    } else {
+        PublishError::Rejected(refused)
     }
 }
 

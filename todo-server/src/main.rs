@@ -44,6 +44,22 @@ enum Command {
         #[arg(long, default_value = "24h")]
         ttl: humantime::Duration,
     },
+    /// Inspect the event outbox.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// List the parked (dead-lettered) events, oldest first, one JSON object a line: what the
+    /// relay refused to publish for good, and why (without the payload).
+    Parked {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 #[tokio::main]
@@ -60,6 +76,9 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Token { user, ttl } => token(&config, &user, ttl.into()),
         Command::Serve => serve(config, sidecar).await,
+        Command::Outbox {
+            command: OutboxCommand::Parked { limit },
+        } => list_parked(&config, limit).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,6 +116,33 @@ fn token(config: &Config, user: &str, ttl: Duration) -> Result<(), BoxError> {
     let user = todo_core::ids::UserId::parse(user)?;
     let token = http::issue_token(config.jwt_secret.as_bytes(), &user, ttl)?;
     println!("{token}");
+    Ok(())
+}
+
+/// `todo-server outbox parked`: the parked events of the configured database.
+async fn list_parked(config: &Config, limit: u32) -> Result<(), BoxError> {
+    let parked = match &config.database {
+        Database::Sqlite(path) => {
+            let url = format!("sqlite://{}", path.display());
+            SqliteStore::connect(&url)
+                .await?
+                .parked_events(limit)
+                .await?
+        }
+        Database::Postgres(url) => PgStore::connect(url).await?.parked_events(limit).await?,
+    };
+    for p in parked {
+        let line = serde_json::json!({
+            "seq": p.seq,
+            "event_id": p.event_id.get().to_string(),
+            "user_id": p.user_id.as_str(),
+            "event_type": p.event_type,
+            "occurred_at": p.occurred_at.to_rfc3339(),
+            "parked_at": p.parked_at.to_rfc3339(),
+            "reason": p.reason,
+        });
+        println!("{line}");
+    }
     Ok(())
 }
 
@@ -144,7 +190,7 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
     config: Config,
     sidecar: Option<Sidecar>,
 ) -> Result<(), BoxError> {
-    let bus = EventBus::new();
+    let bus = EventBus::new().with_max_event_bytes(config.event_max_bytes);
     let metrics = Metrics::new();
     metrics.register_bus(&bus)?;
     let (stop_tx, _) = watch::channel(false);
@@ -165,7 +211,8 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
     match (&config.kafka, &config.dapr, &sidecar) {
         (None, Some(dapr), Some(sidecar)) => tasks.push(tokio::spawn(bus.clone().run(
             store,
-            todo_server::dapr::publisher(sidecar, dapr),
+            todo_server::dapr::publisher(sidecar, dapr)
+                .with_max_event_bytes(config.event_max_bytes),
             lease,
             interval,
             stopped(),
@@ -180,7 +227,8 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
         (Some(kafka), _, _) => {
             let relay = KafkaRelay::connect(kafka)
                 .await
-                .map_err(|e| format!("Kafka at {}: {e}", kafka.brokers))?;
+                .map_err(|e| format!("Kafka at {}: {e}", kafka.brokers))?
+                .with_max_event_bytes(config.event_max_bytes);
             tasks.push(tokio::spawn(bus.clone().run(
                 store,
                 relay,

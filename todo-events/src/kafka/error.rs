@@ -54,3 +54,64 @@ pub enum KafkaError {
     #[error("no Kafka broker answers: {0}")]
     Unreachable(String),
 }
+
+impl KafkaError {
+    /// Whether the client or the brokers refused a record for good, and why: the record is too
+    /// large (`MSG_SIZE_TOO_LARGE`, `INVALID_MSG_SIZE`) or invalid (`INVALID_RECORD`). Sending
+    /// it again cannot succeed; anything else (a broker down, a timeout, a fatal producer
+    /// error) may pass on a later attempt and is `None`.
+    pub fn refusal(&self) -> Option<todo_core::error::RejectReason> {
+        use rdkafka::error::KafkaError as Rd;
+        use rdkafka::types::RDKafkaErrorCode as Code;
+        use todo_core::error::RejectReason;
+        let KafkaError::Delivery { source, .. } = self else {
+            return None;
+        };
+        match source {
+            Rd::MessageProduction(Code::MessageSizeTooLarge | Code::InvalidMessageSize) => {
+                Some(RejectReason::TooLarge)
+            }
+            Rd::MessageProduction(Code::InvalidRecord) => Some(RejectReason::Invalid),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::error::KafkaError as Rd;
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    use todo_core::error::RejectReason;
+
+    use super::KafkaError;
+
+    fn delivery(code: Code) -> KafkaError {
+        KafkaError::Delivery {
+            topic: "t".into(),
+            source: Rd::MessageProduction(code),
+        }
+    }
+
+    #[test]
+    fn refusals_are_told_from_outages() {
+        assert_eq!(
+            delivery(Code::MessageSizeTooLarge).refusal(),
+            Some(RejectReason::TooLarge)
+        );
+        assert_eq!(
+            delivery(Code::InvalidRecord).refusal(),
+            Some(RejectReason::Invalid)
+        );
+        for transient in [
+            Code::MessageTimedOut,
+            Code::AllBrokersDown,
+            Code::BrokerTransportFailure,
+            Code::NotLeaderForPartition,
+            Code::UnknownTopicOrPartition,
+            Code::Fatal,
+        ] {
+            assert_eq!(delivery(transient).refusal(), None, "{transient:?}");
+        }
+        assert_eq!(KafkaError::Cancelled { topic: "t".into() }.refusal(), None);
+    }
+}

@@ -27,4 +27,4 @@ pub use consumer::{
 };
 pub use error::KafkaError;
 pub use probe::BrokerProbe;
-pub use publisher::KafkaPublisher;
+pub use publisher::{BatchFailure, KafkaPublisher, Refused};

@@ -7,6 +7,8 @@ use rdkafka::message::{Header, OwnedHeaders, ToBytes};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
+use todo_core::error::RejectReason;
+
 use super::config::KafkaConfig;
 use super::error::KafkaError;
 use super::headers;
@@ -15,6 +17,27 @@ use crate::envelope::EventEnvelope;
 
 /// How long to wait before enqueuing again when librdkafka's local queue is full.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(10);
+
+/// Why [`KafkaPublisher::publish_encoded`] failed.
+#[derive(Debug)]
+pub struct BatchFailure {
+    /// The first failure, in batch order.
+    pub first: KafkaError,
+    /// The events whose records were refused for good ([`KafkaError::refusal`]), in batch
+    /// order (an event with several topics may appear once per topic).
+    pub refused: Vec<Refused>,
+}
+
+/// An event of a batch whose record was refused for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// Its index in the batch.
+    pub index: usize,
+    /// Why, as a class.
+    pub reason: RejectReason,
+    /// Why, for people.
+    pub detail: String,
+}
 
 /// Publishes envelopes to their topics: an rdkafka `FutureProducer` with the idempotent producer
 /// (`enable.idempotence=true`, `acks=all`), so that retries inside librdkafka neither duplicate
@@ -74,8 +97,25 @@ impl KafkaPublisher {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let records: Vec<_> = batch
+            .iter()
+            .zip(&encoded)
+            .map(|(e, p)| (e, p.as_slice()))
+            .collect();
+        self.publish_encoded(&records).await.map_err(|f| f.first)
+    }
+
+    /// [`KafkaPublisher::publish`] for envelopes already encoded (each with its payload), telling
+    /// which ones failed: on an error, every record was enqueued (up to the first that could not
+    /// be) and awaited, and the failure names the first error and every event whose record the
+    /// client or the brokers refused for good ([`KafkaError::is_refusal`]).
+    pub async fn publish_encoded(
+        &self,
+        batch: &[(&EventEnvelope, &[u8])],
+    ) -> Result<(), BatchFailure> {
         let mut pending = Vec::new();
-        for (envelope, payload) in batch.iter().zip(&encoded) {
+        let mut failures = Vec::new();
+        'enqueue: for (index, (envelope, payload)) in batch.iter().enumerate() {
             let event_id = envelope.event_id.to_string();
             let version = envelope.version.to_string();
             let headers = OwnedHeaders::new_with_capacity(4)
@@ -87,19 +127,40 @@ impl KafkaPublisher {
                 let topic = self.cfg.topic_name(*topic);
                 let record = FutureRecord::to(&topic)
                     .key(envelope.key())
-                    .payload(payload.as_slice())
+                    .payload(*payload)
                     .headers(headers.clone());
-                let delivery = self.enqueue(record).await?;
-                pending.push((topic, delivery));
+                match self.enqueue(record).await {
+                    Ok(delivery) => pending.push((index, topic, delivery)),
+                    // What was enqueued is still awaited (to learn which records the brokers
+                    // refused); nothing after this one is sent.
+                    Err(e) => {
+                        failures.push((index, e));
+                        break 'enqueue;
+                    }
+                }
             }
         }
-        let mut first_error = None;
-        for (topic, delivery) in pending {
+        for (index, topic, delivery) in pending {
             if let Err(e) = delivered(topic, delivery).await {
-                first_error.get_or_insert(e);
+                failures.push((index, e));
             }
         }
-        first_error.map_or(Ok(()), Err)
+        // In batch order (an enqueue failure was pushed before the deliveries were awaited).
+        failures.sort_by_key(|(index, _)| *index);
+        let refused = failures
+            .iter()
+            .filter_map(|(index, e)| {
+                e.refusal().map(|reason| Refused {
+                    index: *index,
+                    reason,
+                    detail: e.to_string(),
+                })
+            })
+            .collect();
+        match failures.into_iter().next() {
+            None => Ok(()),
+            Some((_, first)) => Err(BatchFailure { first, refused }),
+        }
     }
 
     /// The producer's fatal error, if it has one (e.g. the broker lost the idempotent producer's

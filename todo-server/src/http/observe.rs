@@ -11,7 +11,8 @@
 //!   route template (`/api/v1/{user_id}/tasks/{task_id}`), never the raw path; a request that
 //!   matches no route is counted as `route="unmatched"`, and a method outside the standard ones
 //!   as `method="OTHER"`, so that clients cannot grow the label sets.
-//! - `todo_outbox_depth`, `todo_events_delivered_total`, `todo_relay_lag_seconds`: from the relay
+//! - `todo_outbox_depth`, `todo_events_delivered_total`, `todo_relay_lag_seconds`,
+//!   `todo_events_parked_total{reason}`, `todo_outbox_parked`: from the relay
 //!   ([`crate::bus::BusMetrics`]), once registered with [`Metrics::register_bus`].
 //! - `todo_build_info{name,version}` = 1.
 //!
@@ -118,6 +119,8 @@ impl Metrics {
         self.registry.register(Box::new(m.outbox_depth.clone()))?;
         self.registry.register(Box::new(m.delivered.clone()))?;
         self.registry.register(Box::new(m.lag_seconds.clone()))?;
+        self.registry.register(Box::new(m.parked.clone()))?;
+        self.registry.register(Box::new(m.parked_now.clone()))?;
         Ok(())
     }
 

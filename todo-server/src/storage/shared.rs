@@ -468,8 +468,8 @@ macro_rules! sql_store {
                 limit: u32,
             ) -> Result<Vec<OutboxEntry>, StoreError> {
                 let found = sqlx::query(
-                    "SELECT seq, payload FROM outbox WHERE delivered_at IS NULL AND seq > $1 \
-                     ORDER BY seq LIMIT $2",
+                    "SELECT seq, payload FROM outbox WHERE delivered_at IS NULL \
+                     AND parked_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2",
                 )
                 .bind(rows::to_i64(after))
                 .bind(i64::from(limit))
@@ -498,7 +498,7 @@ macro_rules! sql_store {
                 };
                 let found = sqlx::query(
                     "SELECT seq, payload FROM outbox WHERE user_id = $1 AND seq > $2 \
-                     ORDER BY seq LIMIT $3",
+                     AND parked_at IS NULL ORDER BY seq LIMIT $3",
                 )
                 .bind(user.as_str())
                 .bind(from)
@@ -527,7 +527,94 @@ macro_rules! sql_store {
             ) -> Result<u64, StoreError> {
                 let mut tx = begin_unit(self).await?;
                 let done = sqlx::query(
-                    "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND created_at < $1",
+                    "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND parked_at IS NULL \
+                     AND created_at < $1",
+                )
+                .bind(enc_ts(before))
+                .execute(tx.conn()?)
+                .await
+                .map_err(map_err)?;
+                tx.finish().await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn park_event(
+                &self,
+                seq: u64,
+                reason: &str,
+                at: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                // Through a unit: on SQLite it queues with the other writers.
+                let mut tx = begin_unit(self).await?;
+                let done = sqlx::query(
+                    "UPDATE outbox SET parked_at = $1, park_reason = $2 \
+                     WHERE seq = $3 AND delivered_at IS NULL AND parked_at IS NULL",
+                )
+                .bind(enc_ts(at))
+                .bind(reason)
+                .bind(rows::to_i64(seq))
+                .execute(tx.conn()?)
+                .await
+                .map_err(map_err)?;
+                tx.finish().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn parked_events(
+                &self,
+                limit: u32,
+            ) -> Result<Vec<todo_core::ports::ParkedEvent>, StoreError> {
+                // Not the payload: a parked event may be large, and an operator needs its
+                // identity and why it was parked.
+                let found = sqlx::query(
+                    "SELECT seq, CAST(event_id AS TEXT) AS event_id, user_id, event_type, \
+                     created_at, parked_at, park_reason FROM outbox \
+                     WHERE parked_at IS NOT NULL ORDER BY seq LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                found
+                    .iter()
+                    .map(|row| {
+                        let seq: i64 = row.try_get("seq").map_err(map_err)?;
+                        let event_id: String = row.try_get("event_id").map_err(map_err)?;
+                        let event_id = uuid::Uuid::parse_str(&event_id)
+                            .map(todo_core::EventId::new)
+                            .map_err(|e| $crate::storage::error::corrupt("event_id", e))?;
+                        let user_id = rows::user(row.try_get("user_id").map_err(map_err)?)?;
+                        let reason: Option<String> =
+                            row.try_get("park_reason").map_err(map_err)?;
+                        Ok(todo_core::ports::ParkedEvent {
+                            seq: rows::to_u64(seq),
+                            event_id,
+                            user_id,
+                            event_type: row.try_get("event_type").map_err(map_err)?,
+                            occurred_at: ts(row, "created_at")?,
+                            parked_at: ts(row, "parked_at")?,
+                            reason: reason.unwrap_or_default(),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn count_parked_events(&self) -> Result<u64, StoreError> {
+                let n: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL")
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(map_err)?;
+                Ok(rows::to_u64(n))
+            }
+
+            async fn prune_parked_events(
+                &self,
+                before: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                let mut tx = begin_unit(self).await?;
+                let done = sqlx::query(
+                    "DELETE FROM outbox WHERE parked_at IS NOT NULL AND parked_at < $1",
                 )
                 .bind(enc_ts(before))
                 .execute(tx.conn()?)
@@ -543,7 +630,7 @@ macro_rules! sql_store {
                 }
                 let mut qb = QueryBuilder::<Db>::new("UPDATE outbox SET delivered_at = ");
                 qb.push_bind(enc_ts(Utc::now()));
-                qb.push(" WHERE delivered_at IS NULL AND seq IN (");
+                qb.push(" WHERE delivered_at IS NULL AND parked_at IS NULL AND seq IN (");
                 let mut sep = qb.separated(", ");
                 for s in seqs {
                     sep.push_bind(rows::to_i64(*s));

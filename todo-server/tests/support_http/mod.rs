@@ -129,6 +129,30 @@ impl Store for FailingStore {
         }
         self.inner.mark_delivered(seqs).await
     }
+    async fn park_event(
+        &self,
+        seq: u64,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.park_event(seq, reason, at).await
+    }
+    async fn parked_events(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<todo_core::ports::ParkedEvent>, StoreError> {
+        self.check()?;
+        self.inner.parked_events(limit).await
+    }
+    async fn count_parked_events(&self) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.count_parked_events().await
+    }
+    async fn prune_parked_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.prune_parked_events(before).await
+    }
 }
 
 impl ConversationStore for FailingStore {
