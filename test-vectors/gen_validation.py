@@ -114,6 +114,25 @@ err("end date before due", TC, {"title": "t", "due_datetime": DUE, "recurrence_p
                                 "recurrence_end_date": "2030-01-02T09:59:59Z"}, ("recurrence_end_date", "out_of_range"))
 err("end date malformed", TC, {"title": "t", "due_datetime": DUE, "recurrence_pattern": "daily",
                                "recurrence_end_date": "June"}, ("recurrence_end_date", "invalid_format"))
+# --- rrule cost limits (issue 14): at most 96 times a day (BYHOUR x BYMINUTE x BYSECOND, an HOURLY rule
+# counting every INTERVAL-th hour) and 62 distinct values per BYDAY/BYMONTHDAY/BYYEARDAY/BYWEEKNO/BYSETPOS
+QUARTERS = "BYHOUR=" + ",".join(str(h) for h in range(24)) + ";BYMINUTE=0,15,30,45"
+ATTACK = ("FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR=" + ",".join(str(i) for i in range(24))
+          + ";BYMINUTE=" + ",".join(str(i) for i in range(60)) + ";BYSECOND=" + ",".join(str(i) for i in range(60)))
+assert len(ATTACK) == 465
+err("rrule every second of the year (the attack)", TC, {"title": "t", "due_datetime": DUE, "rrule": ATTACK},
+    ("rrule", "too_complex"))
+err("rrule 120 times a day", TC, {"title": "t", "due_datetime": DUE, "rrule": "FREQ=HOURLY;BYMINUTE=0,10,20,30,40"},
+    ("rrule", "too_complex"))
+err("rrule 63 BYSETPOS values", TC,
+    {"title": "t", "due_datetime": DUE,
+     "rrule": "FREQ=YEARLY;BYDAY=MO;BYSETPOS=" + ",".join(str(i) for i in list(range(1, 33)) + list(range(-31, 0)))},
+    ("rrule", "too_complex"))
+ok("rrule 96 times a day", TC, {"title": "t", "due_datetime": DUE, "rrule": "FREQ=DAILY;" + QUARTERS},
+   task(title="t", due_datetime=DUE, rrule="FREQ=DAILY;" + QUARTERS))
+ok("rrule every 2 hours at 8 minutes", TC,
+   {"title": "t", "due_datetime": DUE, "rrule": "FREQ=HOURLY;INTERVAL=2;BYMINUTE=0,7,15,22,30,37,45,52"},
+   task(title="t", due_datetime=DUE, rrule="FREQ=HOURLY;INTERVAL=2;BYMINUTE=0,7,15,22,30,37,45,52"))
 # --- timezone
 for z in ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC", "Pacific/Chatham"]:
     ok(f"timezone {z}", TC, {"title": "t", "timezone": z}, task(title="t", timezone=z))
@@ -125,6 +144,10 @@ ok("tag ids empty", TC, {"title": "t", "tag_ids": []}, task(title="t"))
 for bad in [[0], [-1], [1, 0]]:
     err(f"tag ids {bad}", TC, {"title": "t", "tag_ids": bad}, ("tag_ids", "invalid_value"))
 err("tag ids as string", TC, {"title": "t", "tag_ids": "1,2"}, ("tag_ids", "invalid_format"))
+# at most 50 tags per task (issue 14), counted after dropping duplicates
+err("tag ids 51", TC, {"title": "t", "tag_ids": list(range(1, 52))}, ("tag_ids", "too_long"))
+ok("tag ids 50, each twice", TC, {"title": "t", "tag_ids": list(range(50, 0, -1)) * 2},
+   task(title="t", tag_ids=list(range(1, 51))))
 err("tag id fractional", TC, {"title": "t", "tag_ids": [1.5]}, ("tag_ids[0]", "invalid_format"))
 # --- unknown fields and body shape
 for f in ["id", "user_id", "completed", "color", "reminder", "tags", "Title"]:
@@ -168,6 +191,8 @@ ok("update timezone null is UTC", TU, {"timezone": None}, {"timezone": "UTC"})
 ok("update end date null clears", TU, {"recurrence_end_date": None}, {"recurrence_end_date": None})
 err("update unknown field", TU, {"done": True}, ("done", "unknown_field"))
 err("update bad zone", TU, {"timezone": "Europe/Atlantis"}, ("timezone", "invalid_value"))
+err("update tag ids 51", TU, {"tag_ids": list(range(1, 52))}, ("tag_ids", "too_long"))
+err("update rrule every second of the year", TU, {"rrule": ATTACK}, ("rrule", "too_complex"))
 
 # --- tags
 TG = "tag_create"

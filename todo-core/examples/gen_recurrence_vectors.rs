@@ -23,7 +23,8 @@ is computed in the zone; a time skipped by DST is read with the offset before th
 a repeated time is its first occurrence; the start itself is exact, and is an occurrence of an rrule only \
 if it matches the rule. A case with `error` (a field name, always rrule) is a series that must be rejected, \
 its `expected` empty: parsing the rule fails (FREQ=MINUTELY and FREQ=SECONDLY are refused: tasks repeat at \
-most hourly), or building the series does because the rule yields no occurrence from the start on (UNTIL \
+most hourly; so is a rule beyond the cost limits: more than 96 times a day from BYHOUR x BYMINUTE x BYSECOND, \
+or more than 62 distinct values in BYDAY, BYMONTHDAY, BYYEARDAY, BYWEEKNO or BYSETPOS), or building the series does because the rule yields no occurrence from the start on (UNTIL \
 before the first match, a date that does not exist, a next period past the year 9999); a series whose end \
 comes before its first occurrence is valid and empty. `source` is hand, rfc5545 (examples of RFC 5545 \
 section 3.8.5.3) or generated (by todo-core/examples/gen_recurrence_vectors.rs).";
@@ -995,6 +996,51 @@ fn hand_cases() -> Vec<Case> {
             &[],
         )
         .rejected(),
+        // The RRULE cost limits (issue 14): at most 96 times a day, 62 values per day-level list
+        // and in BYSETPOS. The attack: every second of every day of the year.
+        hand(
+            "rejected_every_second_of_the_year",
+            "hand",
+            "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59;BYSECOND=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59",
+            "UTC",
+            "2030-03-01T09:00:00Z",
+            None,
+            "2030-03-01T08:59:59Z",
+            3,
+            &[],
+        )
+        .rejected(),
+        hand(
+            "rejected_120_times_a_day",
+            "hand",
+            "FREQ=HOURLY;BYMINUTE=0,10,20,30,40",
+            "UTC",
+            "2030-03-01T09:00:00Z",
+            None,
+            "2030-03-01T08:59:59Z",
+            3,
+            &[],
+        )
+        .rejected(),
+        hand(
+            "limit_96_times_a_day",
+            "hand",
+            "FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,15,30,45",
+            be,
+            "2030-03-30T22:00:00Z",
+            None,
+            "2030-03-31T00:40:00Z",
+            4,
+            // 2030-03-31 is the EU spring-forward day: 02:00-02:45 local do not exist and are
+            // read with the offset before the gap (+01:00), landing on 03:00-03:45 CEST, the same
+            // instants as the real 03:00-03:45: each instant is one occurrence.
+            &[
+                "2030-03-31T00:45:00Z",
+                "2030-03-31T01:00:00Z",
+                "2030-03-31T01:15:00Z",
+                "2030-03-31T01:30:00Z",
+            ],
+        ),
         hand(
             "count_1_only_the_start",
             "hand",
