@@ -68,6 +68,9 @@ pub struct Config {
     /// `TODO_EVENT_RETENTION` (default 24 h, e.g. `7d`): how long delivered events stay in the
     /// outbox, from which real-time clients resume.
     pub event_retention: std::time::Duration,
+    /// `TODO_IDEMPOTENCY_TTL` (default 24 h, e.g. `48h`): how long an `Idempotency-Key` and the
+    /// answer stored with it are kept (a retry within it gets the first answer again).
+    pub idempotency_ttl: std::time::Duration,
     /// `TODO_EVENT_MAX_BYTES` (default 900 KiB, [`todo_core::ports::DEFAULT_MAX_EVENT_BYTES`],
     /// at least 1024): the largest encoded event the relay publishes; a larger one is parked in
     /// the outbox (dead-lettered) and the events after it go on.
@@ -244,6 +247,16 @@ impl Config {
                 reason: format!("{v:?} is not a number of requests per minute (0 = off)"),
             })?,
         };
+        let idempotency_ttl = match get("TODO_IDEMPOTENCY_TTL") {
+            None => DEFAULT_IDEMPOTENCY_TTL,
+            Some(v) => humantime::parse_duration(v.trim())
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| ConfigError::Invalid {
+                    var: "TODO_IDEMPOTENCY_TTL",
+                    reason: format!("{v:?} is not a duration such as 24h or 7d"),
+                })?,
+        };
         let event_retention = match get("TODO_EVENT_RETENTION") {
             None => std::time::Duration::from_secs(24 * 3600),
             Some(v) => humantime::parse_duration(v.trim())
@@ -304,6 +317,7 @@ impl Config {
             dapr,
             features,
             event_retention,
+            idempotency_ttl,
             event_max_bytes,
             quotas,
         })
@@ -314,6 +328,9 @@ impl Config {
         Config::from_vars(|k| std::env::var(k).ok())
     }
 }
+
+/// The default of `TODO_IDEMPOTENCY_TTL`: 24 hours.
+pub const DEFAULT_IDEMPOTENCY_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 fn kafka_settings(
     get: &impl Fn(&str) -> Option<String>,
@@ -550,6 +567,17 @@ mod tests {
                 recurring: true
             }
         );
+        assert_eq!(some.idempotency_ttl, DEFAULT_IDEMPOTENCY_TTL);
+        let ttl = cfg(&[
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("TODO_JWT_SECRET", &"s".repeat(32)),
+            ("TODO_IDEMPOTENCY_TTL", "48h"),
+        ])
+        .unwrap();
+        assert_eq!(
+            ttl.idempotency_ttl,
+            std::time::Duration::from_secs(48 * 3600)
+        );
         let e = cfg(&[
             ("DATABASE_URL", "postgres://u@h/db"),
             ("TODO_JWT_SECRET", &"s".repeat(32)),
@@ -567,6 +595,8 @@ mod tests {
             ("TODO_JWT_SECRET", "short"),
             ("TODO_EVENT_RETENTION", "soon"),
             ("TODO_EVENT_RETENTION", "0s"),
+            ("TODO_IDEMPOTENCY_TTL", "a day"),
+            ("TODO_IDEMPOTENCY_TTL", "0s"),
             ("TODO_EVENT_MAX_BYTES", "100"),
             ("TODO_EVENT_MAX_BYTES", "1mb"),
         ] {

@@ -9,7 +9,7 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use clap::{Parser, Subcommand};
-use todo_core::ports::{ConversationStore, Store};
+use todo_core::ports::{ConversationStore, IdempotencyStore, Store};
 use todo_core::service::TaskService;
 use todo_events::dapr::Sidecar;
 use todo_server::bus::EventBus;
@@ -184,7 +184,10 @@ async fn serve(config: Config, sidecar: Option<Sidecar>) -> Result<(), BoxError>
     }
 }
 
-async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'static>(
+async fn run<
+    S: Store + ConversationStore + IdempotencyStore + Clone + 'static,
+    L: RelayLease + 'static,
+>(
     store: S,
     lease: L,
     config: Config,
@@ -243,6 +246,7 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
     }
     let mut state = AppState::new(service, AuthConfig::new(config.jwt_secret.as_bytes()))
         .with_body_limit(config.body_limit)
+        .with_idempotency_ttl(config.idempotency_ttl)
         .with_rate_limit(config.rate_limit_per_min)
         .with_features(config.features);
     if config.features.realtime {
@@ -257,6 +261,11 @@ async fn run<S: Store + ConversationStore + Clone + 'static, L: RelayLease + 'st
         state = state.with_dapr(DaprInbound::new(sidecar, dapr, &bus, &metrics)?);
     }
     let state = state.with_metrics(metrics);
+    tasks.push(tokio::spawn(http::idempotency::prune_keys(
+        state.service.store().clone(),
+        config.idempotency_ttl,
+        stopped(),
+    )));
     tasks.push(tokio::spawn(todo_server::bus::prune_outbox(
         state.service.store().clone(),
         config.event_retention,

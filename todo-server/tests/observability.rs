@@ -24,7 +24,7 @@ use todo_server::http::{AppState, AuthConfig, Metrics, router};
 use tower::ServiceExt;
 
 /// An app over `store` with the given rate limit and metrics.
-fn app_on<S: Store + ConversationStore + 'static>(
+fn app_on<S: Store + ConversationStore + todo_core::ports::IdempotencyStore + 'static>(
     store: S,
     rate_limit: u32,
     metrics: Metrics,

@@ -14,6 +14,9 @@
 //!   the router needs a store that implements it next to `Store` (every adapter does).
 //! - `GET /metrics` (Prometheus text, unauthenticated) and a JSON log line per request
 //!   ([`observe`]); per-user rate limit of `/api/...` with 429 `RATE_LIMITED` ([`ratelimit`]).
+//! - `Idempotency-Key` on every `POST` of a user's routes ([`idempotency`]): a retry gets the
+//!   first answer again; the router needs a store that implements `IdempotencyStore` (every
+//!   adapter does).
 
 pub mod activity;
 pub mod auth;
@@ -23,6 +26,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod observe;
 pub mod openapi;
 pub mod ratelimit;
@@ -37,7 +41,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{delete, get, patch, post};
-use todo_core::ports::{Clock, ConversationStore, IdSource, Store};
+use todo_core::ports::{Clock, ConversationStore, IdSource, IdempotencyStore, Store};
 use todo_core::service::TaskService;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
@@ -68,6 +72,8 @@ pub struct AppState<S, C, I> {
     pub auth: Arc<AuthConfig>,
     /// The largest accepted request body in bytes (413 above it).
     pub body_limit: usize,
+    /// How long an `Idempotency-Key` and its stored answer are kept ([`idempotency`]).
+    pub idempotency_ttl: chrono::Duration,
     /// This instance's metrics (`GET /metrics`).
     pub metrics: Metrics,
     /// The per-user rate limit of `/api/...`, if any (none by default).
@@ -90,6 +96,7 @@ impl<S, C, I> Clone for AppState<S, C, I> {
             service: Arc::clone(&self.service),
             auth: Arc::clone(&self.auth),
             body_limit: self.body_limit,
+            idempotency_ttl: self.idempotency_ttl,
             metrics: self.metrics.clone(),
             rate_limit: self.rate_limit.clone(),
             dapr: self.dapr.clone(),
@@ -108,6 +115,7 @@ impl<S, C, I> AppState<S, C, I> {
             service,
             auth: Arc::new(auth),
             body_limit: DEFAULT_BODY_LIMIT,
+            idempotency_ttl: todo_core::ports::DEFAULT_IDEMPOTENCY_TTL,
             metrics: Metrics::new(),
             rate_limit: None,
             dapr: None,
@@ -163,6 +171,14 @@ impl<S, C, I> AppState<S, C, I> {
     #[must_use]
     pub fn with_rate_limit(mut self, per_minute: u32) -> Self {
         self.rate_limit = UserRateLimiter::per_minute(per_minute).map(Arc::new);
+        self
+    }
+
+    /// Keeps `Idempotency-Key`s and their answers for `ttl` (default 24 h; [`idempotency`]).
+    #[must_use]
+    pub fn with_idempotency_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.idempotency_ttl =
+            chrono::Duration::from_std(ttl).unwrap_or(todo_core::ports::DEFAULT_IDEMPOTENCY_TTL);
         self
     }
 
@@ -279,13 +295,23 @@ where
 /// routes present when this is called, so merge every route in first.
 pub fn finish<S, C, I>(routes: Router<AppState<S, C, I>>, state: AppState<S, C, I>) -> Router
 where
-    S: Store + 'static,
+    S: Store + IdempotencyStore + 'static,
     C: Clock + 'static,
     I: IdSource + 'static,
 {
     let name = HeaderName::from_static(REQUEST_ID_HEADER);
     routes
         .fallback(error::not_found)
+        // `Idempotency-Key` on POST: inside the request timeout and the rate limit, around a
+        // `finish_errors` of its own, so that a stored error answer is the rendered one.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::finish_errors::<S, C, I>,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency::<S, C, I>,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit::<S, C, I>,
@@ -309,7 +335,7 @@ where
 /// `x-request-id` on every response. Equals `finish(routes(), state)`.
 pub fn router<S, C, I>(state: AppState<S, C, I>) -> Router
 where
-    S: Store + ConversationStore + 'static,
+    S: Store + ConversationStore + IdempotencyStore + 'static,
     C: Clock + 'static,
     I: IdSource + 'static,
 {

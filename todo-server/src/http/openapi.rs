@@ -37,7 +37,9 @@ user than `{user_id}` -> 403; a resource of another user is indistinguishable fr
 one -> 404. A second `DELETE` of a task or tag answers 404.\n\n\
 Every error has the body `{\"error\": {\"code\", \"message\", \"details\", \"request_id\", \
 \"timestamp\"}}`; every response carries `x-request-id`. Instants are RFC 3339; responses give \
-them in UTC with `Z`.";
+them in UTC with `Z`.\n\n\
+Every `POST` of a user's routes accepts an `Idempotency-Key` header: a retry with the same key \
+and request gets the first answer again (`Idempotent-Replayed: true`) instead of creating twice.";
 
 /// The document's source: every annotated handler and the schemas they use.
 #[derive(OpenApi)]
@@ -67,7 +69,7 @@ them in UTC with `Z`.";
         health::readyz,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &IdempotencyKeyHeader),
     tags(
         (name = "tasks", description = "Tasks, their tags and reminders"),
         (name = "tags", description = "The user's tags"),
@@ -104,6 +106,85 @@ impl Modify for BearerScheme {
             .and_then(|op| op.request_body.as_mut());
         if let Some(body) = complete {
             body.required = Some(Required::False);
+        }
+    }
+}
+
+/// Declares `Idempotency-Key` on every `POST` of a user's routes ([`super::idempotency`]): the
+/// header, `Idempotent-Replayed` on the success answers, and what 409 and 422 also mean there.
+/// Added here once instead of on each handler's annotation, as the layer serves them all.
+struct IdempotencyKeyHeader;
+
+impl Modify for IdempotencyKeyHeader {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{HeaderBuilder, ObjectBuilder, RefOr, Type};
+        let key = ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Makes a retry safe: 1-255 visible ASCII characters chosen by the client (e.g. a \
+                 UUID), unique per request and user. The first request with a key runs and its \
+                 answer (2xx, or a 4xx other than 408/409/429) is kept for \
+                 `TODO_IDEMPOTENCY_TTL` (default 24 h); a retry with the same key and the same \
+                 request (method, path, body) gets that answer again, byte for byte, with \
+                 `Idempotent-Replayed: true`, and changes nothing. The same key with another \
+                 request: 422; while the first request still runs: 409 with `Retry-After: 1`. \
+                 A 5xx is not kept: a retry runs again. Invalid key: 400.",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(255))
+                    .pattern(Some("^[!-~]{1,255}$"))
+                    .examples(["3f0c2a9e-8d1b-4c55-9a43-0b7e6f1d2c10"]),
+            ))
+            .build();
+        let replayed = HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["true"])),
+            )
+            .description(Some(
+                "`true` when the answer is the stored answer of an earlier request with the same \
+                 `Idempotency-Key`",
+            ))
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/{user_id}/") {
+                continue;
+            }
+            let Some(op) = item.post.as_mut() else {
+                continue;
+            };
+            op.parameters.get_or_insert_with(Vec::new).push(key.clone());
+            for (status, response) in &mut op.responses.responses {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                match status.as_str() {
+                    s if s.starts_with('2') => {
+                        response
+                            .headers
+                            .insert("Idempotent-Replayed".to_owned(), replayed.clone());
+                    }
+                    "409" => response.description.push_str(
+                        "; or `CONFLICT` with `Retry-After: 1`: a request with this \
+                         `Idempotency-Key` is still in progress",
+                    ),
+                    "422" => response.description.push_str(
+                        "; or this `Idempotency-Key` was used with a different request \
+                         (`details.field` = `Idempotency-Key`)",
+                    ),
+                    "400" => response
+                        .description
+                        .push_str("; or an invalid `Idempotency-Key`"),
+                    _ => {}
+                }
+            }
         }
     }
 }
@@ -235,6 +316,13 @@ error_response!(
     "`CONFLICT`: the resource was changed concurrently; retry"
 );
 error_response!(
+    /// 409 of an operation that creates a task, a tag or a conversation (directly, or as the
+    /// next instance of a recurring task): also the per-user quota.
+    ConflictOrQuota,
+    409,
+    "`CONFLICT`: the resource was changed concurrently; retry. `QUOTA_EXCEEDED`: the user holds as many tasks, tags or conversations as the quota allows (`details`: `{\"quota\": \"tasks\", \"limit\": 10000}`); completing a recurring task is refused once the user holds twice the tasks quota"
+);
+error_response!(
     /// 413 of an operation with a JSON body.
     TooLarge,
     413,
@@ -245,13 +333,6 @@ error_response!(
     NotJson,
     415,
     "`UNSUPPORTED_MEDIA_TYPE`: a body without `Content-Type: application/json`"
-);
-error_response!(
-    /// 409 of an operation that creates a task, a tag or a conversation (directly, or as the
-    /// next instance of a recurring task): also the per-user quota.
-    ConflictOrQuota,
-    409,
-    "`CONFLICT`: the resource was changed concurrently; retry. `QUOTA_EXCEEDED`: the user holds as many tasks, tags or conversations as the quota allows (`details`: `{\"quota\": \"tasks\", \"limit\": 10000}`); completing a recurring task is refused once the user holds twice the tasks quota"
 );
 error_response!(
     /// 422 of an operation with a task or tag body.

@@ -208,6 +208,41 @@ impl ConversationStore for FailingStore {
     }
 }
 
+/// Idempotency keys never fail here: `fail` fails the request's own work, so that a test sees
+/// what becomes of its key (released on a 5xx).
+impl todo_core::ports::IdempotencyStore for FailingStore {
+    async fn begin_idempotent(
+        &self,
+        user: &UserId,
+        key: &todo_core::ports::IdempotencyKey,
+        fingerprint: &todo_core::ports::RequestFingerprint,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> Result<todo_core::ports::IdempotencyClaim, StoreError> {
+        self.inner
+            .begin_idempotent(user, key, fingerprint, now, ttl)
+            .await
+    }
+    async fn complete_idempotent(
+        &self,
+        user: &UserId,
+        key: &todo_core::ports::IdempotencyKey,
+        response: &todo_core::ports::StoredResponse,
+    ) -> Result<(), StoreError> {
+        self.inner.complete_idempotent(user, key, response).await
+    }
+    async fn release_idempotent(
+        &self,
+        user: &UserId,
+        key: &todo_core::ports::IdempotencyKey,
+    ) -> Result<(), StoreError> {
+        self.inner.release_idempotent(user, key).await
+    }
+    async fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_idempotency_keys(before).await
+    }
+}
+
 pub type Service<S> = TaskService<S, ManualClock, SequentialIds>;
 
 /// Where a [`TestApp`] sends its requests.
@@ -275,7 +310,10 @@ pub fn app() -> TestApp<MemoryStore> {
     app_with(MemoryStore::new(), 64 * 1024)
 }
 
-pub fn app_with<S: Store + ConversationStore + 'static>(store: S, body_limit: usize) -> TestApp<S> {
+pub fn app_with<S: Store + ConversationStore + todo_core::ports::IdempotencyStore + 'static>(
+    store: S,
+    body_limit: usize,
+) -> TestApp<S> {
     let service = Arc::new(TaskService::new(
         store,
         ManualClock::new(t0()),
