@@ -38,6 +38,10 @@ impl Schedule {
     }
 }
 
+/// The due date of a completed task's next instance (`None`: its series has ended), or why its
+/// series cannot be built.
+type NextDue = Result<Option<DateTime<Utc>>, FieldError>;
+
 /// Answers about a task's recurrence, each kept with the schedule it was computed from. The
 /// default has none: every answer is computed when asked.
 #[derive(Debug, Clone, Default)]
@@ -45,7 +49,7 @@ pub(crate) struct Forecast {
     /// [`check_schedule`] of an updated task.
     check: Option<(Schedule, Result<(), ValidationErrors>)>,
     /// [`next_due`] of a task being completed.
-    next: Option<(Schedule, Result<Option<DateTime<Utc>>, FieldError>)>,
+    next: Option<(Schedule, NextDue)>,
 }
 
 impl Forecast {
@@ -77,7 +81,7 @@ impl Forecast {
 
     /// The due date of the next instance of the completed task `done` (`None`: its series has
     /// ended): the one computed before when its schedule is unchanged, else computed now.
-    pub(crate) fn next_due(&self, done: &Task) -> Result<Option<DateTime<Utc>>, FieldError> {
+    pub(crate) fn next_due(&self, done: &Task) -> NextDue {
         match &self.next {
             Some((s, r)) if *s == Schedule::of(done) => r.clone(),
             _ => next_due(done),
@@ -105,7 +109,7 @@ fn check_schedule(task: &Task) -> Result<(), ValidationErrors> {
 /// The due date of the next instance of the completed task `done`: the first occurrence of its
 /// series after its due date. `None` when its series has ended, or it has no due date or
 /// series (against its invariants).
-fn next_due(done: &Task) -> Result<Option<DateTime<Utc>>, FieldError> {
+fn next_due(done: &Task) -> NextDue {
     let Some(series) = Series::for_task(done)? else {
         return Ok(None);
     };
