@@ -35,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export TODO_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$work/todo.db" TODO_RATE_LIMIT_PER_MIN=0
+export TODO_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$work/todo.db" TODO_RATE_LIMIT_PER_MIN=0 TODO_DEV_TOKEN=on
 export RUST_LOG="${RUST_LOG:-warn}"
 (cd "$work" && exec "$server" >"$work/server.log" 2>&1) &
 pid=$!

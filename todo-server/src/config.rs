@@ -13,6 +13,26 @@ pub enum Database {
     Postgres(String),
 }
 
+impl Database {
+    /// Where the data lives, for messages: the SQLite file, or PostgreSQL's host, database and
+    /// `sslmode` (never the user's password).
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => format!("SQLite file {}", path.display()),
+            Database::Postgres(url) => {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+                let location = location.rsplit_once('@').map_or(location, |(_, l)| l);
+                let sslmode = query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("sslmode="))
+                    .unwrap_or("prefer");
+                format!("PostgreSQL at {location} (sslmode={sslmode})")
+            }
+        }
+    }
+}
+
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -32,6 +52,17 @@ pub enum ConfigError {
         var: &'static str,
         /// Why it is needed.
         why: &'static str,
+    },
+    /// A secret store is configured but neither it nor the environment holds this key.
+    #[error(
+        "{key} is not in the Dapr secret store {store:?} (DAPR_SECRET_NAME) nor in the \
+         environment: with a secret store, the server does not fall back to defaults"
+    )]
+    MissingSecret {
+        /// The key (`DATABASE_URL` or `TODO_JWT_SECRET`).
+        key: &'static str,
+        /// The secret store.
+        store: String,
     },
     /// The generated secret of the embedded default could not be read or written.
     #[error("JWT secret file {path}: {source}")]
@@ -75,11 +106,54 @@ pub struct Config {
     /// at least 1024): the largest encoded event the relay publishes; a larger one is parked in
     /// the outbox (dead-lettered) and the events after it go on.
     pub event_max_bytes: usize,
+    /// `TODO_DEV_TOKEN` (default off): the page's "Get a dev token" route (`POST /dev/token`).
+    /// Only with the embedded default's generated secret on a loopback address; the route also
+    /// refuses proxied requests.
+    pub dev_token: bool,
+    /// Connection and time limits of the HTTP server (`TODO_HEADER_TIMEOUT`,
+    /// `TODO_REQUEST_TIMEOUT`, `TODO_MAX_CONNECTIONS`, ...).
+    pub limits: Limits,
     /// Per-user quotas (`TODO_QUOTA_TASKS` 10,000, `TODO_QUOTA_TAGS` 500,
     /// `TODO_QUOTA_CONVERSATIONS` 1,000, `TODO_QUOTA_ACTIVITY` 100,000 entries kept,
     /// `TODO_QUOTA_REMINDER_HISTORY` 20 sent or cancelled reminders kept per task; 0 =
     /// unlimited): see `todo_core::quota`.
     pub quotas: todo_core::quota::Quotas,
+}
+
+/// How much of the server one client can hold, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `TODO_HEADER_TIMEOUT` (default 10 s): a connection whose request head has not arrived
+    /// completely within this time is closed (slowloris).
+    pub header_timeout: std::time::Duration,
+    /// `TODO_REQUEST_TIMEOUT` (default 30 s): a request (reading its body and answering it) that
+    /// takes longer gets 503 `UNAVAILABLE`; WebSocket and SSE streams are not cut by it.
+    pub request_timeout: std::time::Duration,
+    /// `TODO_IDLE_TIMEOUT` (default 60 s): a keep-alive connection with no request for this long
+    /// is closed.
+    pub idle_timeout: std::time::Duration,
+    /// `TODO_MAX_CONNECTIONS` (default 10,000): open TCP connections; more wait in the kernel's
+    /// backlog until one closes.
+    pub max_connections: usize,
+    /// `TODO_MAX_STREAMS_PER_USER` (default 10): open WebSocket + SSE streams per user; one more
+    /// gets 429 `RATE_LIMITED`.
+    pub max_streams_per_user: usize,
+    /// `TODO_MAX_STREAMS` (default 5,000): open WebSocket + SSE streams in all; one more gets
+    /// 503 `UNAVAILABLE`.
+    pub max_streams: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(30),
+            idle_timeout: std::time::Duration::from_secs(60),
+            max_connections: 10_000,
+            max_streams_per_user: 10,
+            max_streams: 5_000,
+        }
+    }
 }
 
 /// The parts of the platform a deployment can switch off (`TODO_FEATURE_<NAME>=false`; each is
@@ -224,6 +298,20 @@ impl Config {
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
+        let dapr = DaprSettings::from_vars(&var)?;
+        // With a secret store the deployment keeps its secrets there: a key missing from it (and
+        // from the environment) stops the start instead of falling back to a local SQLite file
+        // and a generated secret.
+        if let Some(store) = dapr.as_ref().and_then(|d| d.secret_store.as_deref()) {
+            for key in ["DATABASE_URL", "TODO_JWT_SECRET"] {
+                if get(key).is_none() {
+                    return Err(ConfigError::MissingSecret {
+                        key,
+                        store: store.to_owned(),
+                    });
+                }
+            }
+        }
         let database = match get("DATABASE_URL") {
             None => Database::Sqlite(PathBuf::from(DEFAULT_SQLITE_FILE)),
             Some(u) => parse_database(u.trim())?,
@@ -287,6 +375,13 @@ impl Config {
                 });
             }
             (Some(s), _) => (s, None),
+            (None, Database::Sqlite(_)) if !addr.ip().is_loopback() => {
+                return Err(ConfigError::Missing {
+                    var: "TODO_JWT_SECRET",
+                    why: "the server listens beyond this machine (TODO_ADDR is not a loopback \
+                          address); a generated secret is only for a local, single-machine setup",
+                });
+            }
             (None, Database::Sqlite(path)) => {
                 let file = secret_path(path);
                 (load_or_create_secret(&file)?, Some(file))
@@ -299,8 +394,28 @@ impl Config {
             }
         };
         let kafka = kafka_settings(&get)?;
+        if let Some(d) = &dapr
+            && d.app_api_token.is_none()
+            && !flag_off_by_default(&get, "TODO_DAPR_ALLOW_NO_APP_TOKEN")?
+        {
+            return Err(ConfigError::Missing {
+                var: "APP_API_TOKEN",
+                why: "with Dapr, the sidecar's routes (/dapr/*, /job/*) must be told apart from \
+                      other callers in the namespace; set TODO_DAPR_ALLOW_NO_APP_TOKEN=true only \
+                      for local use (then they accept loopback callers only)",
+            });
+        }
+        let dev_token = flag_off_by_default(&get, "TODO_DEV_TOKEN")?;
+        if dev_token && (secret_file.is_none() || !addr.ip().is_loopback()) {
+            return Err(ConfigError::Invalid {
+                var: "TODO_DEV_TOKEN",
+                reason: "dev tokens are only for the embedded default (a generated JWT secret and \
+                         a loopback TODO_ADDR)"
+                    .into(),
+            });
+        }
+        let limits = limits(&get)?;
         let quotas = quotas(&get)?;
-        let dapr = DaprSettings::from_vars(&var)?;
         let features = Features {
             reminders: flag(&get, "TODO_FEATURE_REMINDERS")?,
             realtime: flag(&get, "TODO_FEATURE_REALTIME")?,
@@ -319,6 +434,8 @@ impl Config {
             event_retention,
             idempotency_ttl,
             event_max_bytes,
+            dev_token,
+            limits,
             quotas,
         })
     }
@@ -360,6 +477,47 @@ fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool
             reason: format!("{other:?} is not true or false"),
         }),
     }
+}
+
+/// A switch that is off unless set to `true`/`1`/`on`/`yes`.
+fn flag_off_by_default(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<bool, ConfigError> {
+    if get(var).is_none() {
+        return Ok(false);
+    }
+    flag(get, var)
+}
+
+fn duration(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: std::time::Duration,
+) -> Result<std::time::Duration, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => humantime::parse_duration(v.trim())
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| ConfigError::Invalid {
+                var,
+                reason: format!("{v:?} is not a duration such as 10s or 2m"),
+            }),
+    }
+}
+
+fn limits(get: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> {
+    let d = Limits::default();
+    Ok(Limits {
+        header_timeout: duration(get, "TODO_HEADER_TIMEOUT", d.header_timeout)?,
+        request_timeout: duration(get, "TODO_REQUEST_TIMEOUT", d.request_timeout)?,
+        idle_timeout: duration(get, "TODO_IDLE_TIMEOUT", d.idle_timeout)?,
+        max_connections: positive(get, "TODO_MAX_CONNECTIONS")?.unwrap_or(d.max_connections),
+        max_streams_per_user: positive(get, "TODO_MAX_STREAMS_PER_USER")?
+            .unwrap_or(d.max_streams_per_user),
+        max_streams: positive(get, "TODO_MAX_STREAMS")?.unwrap_or(d.max_streams),
+    })
 }
 
 /// The per-user quotas: each `TODO_QUOTA_*` a whole number, 0 = unlimited.
@@ -437,7 +595,10 @@ fn load_or_create_secret(file: &Path) -> Result<String, ConfigError> {
         source,
     };
     match std::fs::read_to_string(file) {
-        Ok(s) if s.trim().len() >= 32 => return Ok(s.trim().to_owned()),
+        Ok(s) if s.trim().len() >= 32 => {
+            keep_private(file).map_err(err)?;
+            return Ok(s.trim().to_owned());
+        }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(err(e)),
@@ -449,6 +610,33 @@ fn load_or_create_secret(file: &Path) -> Result<String, ConfigError> {
     );
     write_private(file, &secret).map_err(err)?;
     Ok(secret)
+}
+
+/// Creates the embedded default's SQLite file readable by its owner only (mode 0600), before
+/// SQLite opens it: SQLite gives its `-wal` and `-shm` files the database file's mode. An
+/// existing file that others can read is made private too.
+pub fn prepare_sqlite_file(path: &Path) -> std::io::Result<()> {
+    if !path.exists() {
+        write_private(path, "")?;
+    }
+    keep_private(path)
+}
+
+/// Takes group and other permissions away from `file` (a secret or the database).
+#[cfg(unix)]
+fn keep_private(file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(file)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(file = %file.display(), "was readable by others; made private (0600)");
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode & 0o700))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn keep_private(_file: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -606,6 +794,157 @@ mod tests {
                 .copied()
                 .collect::<Vec<_>>())
             .unwrap_err();
+            assert!(e.to_string().contains(k), "{k}={v}: {e}");
+        }
+    }
+
+    #[test]
+    fn database_descriptions_never_show_the_password() {
+        let d =
+            Database::Postgres("postgres://app:s3cret@db.example:5432/todo?sslmode=require".into());
+        assert_eq!(
+            d.describe(),
+            "PostgreSQL at db.example:5432/todo (sslmode=require)"
+        );
+        let d = Database::Postgres("postgresql://db/todo".into());
+        assert_eq!(d.describe(), "PostgreSQL at db/todo (sslmode=prefer)");
+    }
+
+    #[test]
+    fn fails_closed_without_secrets() {
+        // Beyond loopback, no generated secret.
+        let e = cfg(&[("TODO_ADDR", "0.0.0.0:8080")]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Missing {
+                    var: "TODO_JWT_SECRET",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // A secret store that lacks a key: no fallback to the SQLite file or a generated secret.
+        let secret = "s".repeat(32);
+        for (present, missing) in [
+            (("TODO_JWT_SECRET", secret.as_str()), "DATABASE_URL"),
+            (("DATABASE_URL", "postgres://u@h/db"), "TODO_JWT_SECRET"),
+        ] {
+            let e = cfg(&[
+                ("DAPR_GRPC_PORT", "50001"),
+                ("APP_API_TOKEN", "t"),
+                ("DAPR_SECRET_STORE", "kubernetes-secrets"),
+                present,
+            ])
+            .unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::MissingSecret { key, .. } if *key == missing),
+                "{e}"
+            );
+            assert!(e.to_string().contains("kubernetes-secrets"), "{e}");
+        }
+        // Dapr without the app token: refused unless allowed for local use.
+        let base = [
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("TODO_JWT_SECRET", secret.as_str()),
+            ("DAPR_GRPC_PORT", "50001"),
+        ];
+        let e = cfg(&base).unwrap_err();
+        assert!(e.to_string().contains("APP_API_TOKEN"), "{e}");
+        let mut allowed = base.to_vec();
+        allowed.push(("TODO_DAPR_ALLOW_NO_APP_TOKEN", "true"));
+        assert!(cfg(&allowed).is_ok());
+    }
+
+    #[test]
+    fn dev_tokens_need_the_opt_in_and_the_embedded_default() {
+        let dir = std::env::temp_dir().join(format!("todo-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("x.db").display());
+        assert!(
+            !cfg(&[("DATABASE_URL", &url)]).unwrap().dev_token,
+            "off by default"
+        );
+        assert!(
+            cfg(&[("DATABASE_URL", &url), ("TODO_DEV_TOKEN", "on")])
+                .unwrap()
+                .dev_token
+        );
+        let secret = "s".repeat(32);
+        for vars in [
+            vec![
+                ("DATABASE_URL", url.as_str()),
+                ("TODO_JWT_SECRET", secret.as_str()),
+            ],
+            vec![
+                ("DATABASE_URL", url.as_str()),
+                ("TODO_ADDR", "0.0.0.0:8080"),
+                ("TODO_JWT_SECRET", secret.as_str()),
+            ],
+        ] {
+            let mut vars = vars;
+            vars.push(("TODO_DEV_TOKEN", "true"));
+            let e = cfg(&vars).unwrap_err();
+            assert!(e.to_string().contains("TODO_DEV_TOKEN"), "{vars:?}: {e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secret_and_database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("todo-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("x.db");
+        prepare_sqlite_file(&db).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&db), 0o600);
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        prepare_sqlite_file(&db).unwrap();
+        assert_eq!(
+            mode(&db),
+            0o600,
+            "an existing readable file is made private"
+        );
+        let url = format!("sqlite://{}", db.display());
+        let c = cfg(&[("DATABASE_URL", &url)]).unwrap();
+        let secret = c.secret_file.unwrap();
+        assert_eq!(mode(&secret), 0o600);
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        cfg(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(mode(&secret), 0o600);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn limits_default_and_parse() {
+        let secret = "s".repeat(32);
+        let base = [
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("TODO_JWT_SECRET", secret.as_str()),
+        ];
+        assert_eq!(cfg(&base).unwrap().limits, Limits::default());
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("TODO_HEADER_TIMEOUT", "2s"),
+            ("TODO_REQUEST_TIMEOUT", "5s"),
+            ("TODO_MAX_CONNECTIONS", "50"),
+            ("TODO_MAX_STREAMS_PER_USER", "3"),
+        ]);
+        let l = cfg(&vars).unwrap().limits;
+        assert_eq!(l.header_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(l.request_timeout, std::time::Duration::from_secs(5));
+        assert_eq!((l.max_connections, l.max_streams_per_user), (50, 3));
+        for (k, v) in [
+            ("TODO_HEADER_TIMEOUT", "0s"),
+            ("TODO_REQUEST_TIMEOUT", "soon"),
+            ("TODO_MAX_CONNECTIONS", "0"),
+            ("TODO_MAX_STREAMS", "-1"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push((k, v));
+            let e = cfg(&vars).unwrap_err();
             assert!(e.to_string().contains(k), "{k}={v}: {e}");
         }
     }

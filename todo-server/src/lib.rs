@@ -8,5 +8,6 @@ pub mod dapr;
 pub mod http;
 pub mod kafka;
 pub mod reminders;
+pub mod serve;
 pub mod storage;
 pub mod system;

@@ -168,6 +168,8 @@ async fn serve(config: Config, sidecar: Option<Sidecar>) -> Result<(), BoxError>
     };
     match config.database.clone() {
         Database::Sqlite(path) => {
+            todo_server::config::prepare_sqlite_file(&path)
+                .map_err(|e| format!("SQLite file {}: {e}", path.display()))?;
             let url = format!("sqlite://{}", path.display());
             run(
                 SqliteStore::connect(&url).await?,
@@ -179,7 +181,10 @@ async fn serve(config: Config, sidecar: Option<Sidecar>) -> Result<(), BoxError>
         }
         Database::Postgres(url) => {
             let lease = PgRelayLease::new(&url)?;
-            run(PgStore::connect(&url).await?, lease, config, sidecar).await
+            let store = PgStore::connect(&url)
+                .await
+                .map_err(|e| format!("{}: {e}", config.database.describe()))?;
+            run(store, lease, config, sidecar).await
         }
     }
 }
@@ -212,14 +217,16 @@ async fn run<
     let interval = Duration::from_millis(200);
     let mut tasks = Vec::new();
     match (&config.kafka, &config.dapr, &sidecar) {
-        (None, Some(dapr), Some(sidecar)) => tasks.push(tokio::spawn(bus.clone().run(
-            store,
-            todo_server::dapr::publisher(sidecar, dapr)
-                .with_max_event_bytes(config.event_max_bytes),
-            lease,
-            interval,
-            stopped(),
-        ))),
+        (None, Some(dapr), Some(sidecar)) => tasks.push(tokio::spawn(
+            bus.clone().run(
+                store,
+                todo_server::dapr::publisher(sidecar, dapr)
+                    .with_max_event_bytes(config.event_max_bytes),
+                lease,
+                interval,
+                stopped(),
+            ),
+        )),
         (None, _, _) => tasks.push(tokio::spawn(bus.clone().run(
             store,
             bus.clone(),
@@ -248,9 +255,17 @@ async fn run<
         .with_body_limit(config.body_limit)
         .with_idempotency_ttl(config.idempotency_ttl)
         .with_rate_limit(config.rate_limit_per_min)
+        .with_request_timeout(config.limits.request_timeout)
         .with_features(config.features);
     if config.features.realtime {
-        state = state.with_bus(bus.clone());
+        state = state.with_realtime(
+            http::realtime::Realtime::new(bus.clone()).with_stream_limits(
+                http::realtime::StreamLimits {
+                    per_user: config.limits.max_streams_per_user,
+                    total: config.limits.max_streams,
+                },
+            ),
+        );
     }
     if let Some(kafka) = &config.kafka {
         state = state.with_kafka_probe(todo_events::kafka::BrokerProbe::new(
@@ -290,9 +305,9 @@ async fn run<
     let wake = (bus.clone(), reminders);
     let realtime = state.realtime.clone();
     let mut routes = http::routes();
-    if config.secret_file.is_some() {
-        // The embedded default (its own generated secret, one machine): the page's "get a dev
-        // token" button, for loopback callers only.
+    if config.dev_token {
+        // Opted in on the embedded default (its own generated secret, a loopback address): the
+        // page's "get a dev token" button, for loopback callers that are not proxied only.
         routes = routes.merge(http::web::dev_token_router(
             config.jwt_secret.as_bytes().to_vec(),
         ));
@@ -306,12 +321,9 @@ async fn run<
     let addr = listener.local_addr()?;
     print_banner(&config, addr);
     let mut stopping = stop_tx.subscribe();
-    // With the peer address: the Dapr routes accept the sidecar on loopback.
-    let serve = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    // Connection cap, header-read and idle timeouts; the peer address for the Dapr routes and
+    // the dev token.
+    let serve = todo_server::serve::serve(listener, app, config.limits, async move {
         shutdown_signal().await;
         // Open WebSockets and event streams would hold the graceful shutdown forever.
         if let Some(rt) = &realtime {
@@ -322,7 +334,7 @@ async fn run<
     // A client that stopped reading keeps its response open: in-flight requests get
     // SHUTDOWN_GRACE after the signal, then the server stops anyway.
     tokio::select! {
-        served = serve => served?,
+        () = serve => {}
         () = async {
             let _ = stopping.wait_for(|s| *s).await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;

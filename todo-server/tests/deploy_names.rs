@@ -306,6 +306,9 @@ fn every_variable_the_chart_sets_is_read_by_the_server_and_accepted() {
     all.insert("DAPR_GRPC_PORT".into(), "50001".into());
     all.insert("DATABASE_URL".into(), "postgres://todo@db/todo".into());
     all.insert("TODO_JWT_SECRET".into(), "s".repeat(32));
+    // The chart's generated app token (a Secret, not the ConfigMap): without it the server
+    // refuses to start with Dapr.
+    all.insert("APP_API_TOKEN".into(), "t".repeat(48));
     let asked = Mutex::new(BTreeSet::new());
     let config = Config::from_vars(|k| {
         asked.lock().unwrap().insert(k.to_owned());

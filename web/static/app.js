@@ -74,7 +74,7 @@ $("dev-token").addEventListener("click", async () => {
   const data = await res.json().catch(() => null);
   if (!res.ok) {
     $("sign-in-error").textContent = res.status === 404
-      ? "Dev tokens are only given by a server in its embedded default (a generated secret), to this machine."
+      ? "Dev tokens are only given by a server in its embedded default (a generated secret) started with TODO_DEV_TOKEN=on, to this machine. Paste a token from `todo-server token --user <id>` instead."
       : data?.error?.message ?? `${res.status}`;
     return;
   }

@@ -88,7 +88,13 @@ pub struct AppState<S, C, I> {
     /// The real-time push (WebSocket and SSE), when the app has an event bus; without it the
     /// real-time routes answer 503.
     pub realtime: Option<Arc<realtime::Realtime>>,
+    /// How long one request may take to be answered (503 `UNAVAILABLE` after it); streams
+    /// (WebSocket, SSE) are not cut by it once their response has started.
+    pub request_timeout: std::time::Duration,
 }
+
+/// The default of [`AppState::request_timeout`]: 30 s.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl<S, C, I> Clone for AppState<S, C, I> {
     fn clone(&self) -> Self {
@@ -103,6 +109,7 @@ impl<S, C, I> Clone for AppState<S, C, I> {
             kafka: self.kafka.clone(),
             features: self.features,
             realtime: self.realtime.clone(),
+            request_timeout: self.request_timeout,
         }
     }
 }
@@ -122,6 +129,7 @@ impl<S, C, I> AppState<S, C, I> {
             kafka: None,
             features: Features::default(),
             realtime: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 
@@ -171,6 +179,14 @@ impl<S, C, I> AppState<S, C, I> {
     #[must_use]
     pub fn with_rate_limit(mut self, per_minute: u32) -> Self {
         self.rate_limit = UserRateLimiter::per_minute(per_minute).map(Arc::new);
+        self
+    }
+
+    /// Answers 503 `UNAVAILABLE` to a request not answered within `timeout` (reading its body
+    /// included).
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.request_timeout = timeout;
         self
     }
 
@@ -311,6 +327,12 @@ where
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency::<S, C, I>,
+        ))
+        // Inside the outer `finish_errors`, which gives its bare 503 the error format; a key
+        // whose request timed out stays claimed until the idempotency lock times out.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            state.request_timeout,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -72,7 +72,7 @@ impl UserRateLimiter {
 }
 
 /// 429 `RATE_LIMITED` with `Retry-After`.
-fn rate_limited(limit: u32, wait: Duration) -> Response {
+pub(crate) fn rate_limited(limit: u32, wait: Duration) -> Response {
     // Whole seconds, rounded up, at least 1.
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);

@@ -33,6 +33,7 @@ use todo_core::error::StoreError;
 use todo_core::ids::{EventId, ReminderId, TaskId, UserId};
 use todo_core::model::format_instant;
 use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::service::TaskService;
 use todo_events::payload::EventData;
 use todo_events::{EventEnvelope, Topic};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -55,8 +56,16 @@ pub const MAX_REPLAY: usize = 10_000;
 pub const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// A write to a WebSocket that takes longer than this ends the connection.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Events read from the store per replay query.
-const REPLAY_PAGE: u32 = 1000;
+/// Events read from the store per replay query; a resuming connection holds at most one page
+/// of missed messages at a time (they were all held at once: 20 resuming streams took 230 MB).
+const REPLAY_PAGE: u32 = 200;
+/// How many resuming connections may count their missed events at the same time (each
+/// counting reads up to [`MAX_REPLAY`] events); the others wait their turn.
+const CONCURRENT_REPLAY_CHECKS: usize = 4;
+/// The default of [`StreamLimits::per_user`].
+pub const DEFAULT_STREAMS_PER_USER: usize = 10;
+/// The default of [`StreamLimits::total`].
+pub const DEFAULT_STREAMS_TOTAL: usize = 5_000;
 /// The largest accepted client message (subscribe/unsubscribe are tiny).
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 /// Per-socket read buffer: small, since clients send little (tungstenite's default is 128 KiB
@@ -337,10 +346,97 @@ pub struct Realtime {
     ping_interval: Duration,
     queue_capacity: usize,
     stop: watch::Sender<bool>,
+    streams: Arc<Streams>,
+    replay_checks: Arc<tokio::sync::Semaphore>,
+}
+
+/// Caps on open real-time streams (WebSocket and SSE together).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Streams one user may hold open; one more gets 429 `RATE_LIMITED`.
+    pub per_user: usize,
+    /// Streams the process holds open in all; one more gets 503 `UNAVAILABLE`.
+    pub total: usize,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits {
+            per_user: DEFAULT_STREAMS_PER_USER,
+            total: DEFAULT_STREAMS_TOTAL,
+        }
+    }
+}
+
+/// The open streams, per user and in all.
+#[derive(Debug, Default)]
+struct Streams {
+    limits: StreamLimits,
+    open: Mutex<(HashMap<UserId, usize>, usize)>,
+}
+
+impl Streams {
+    /// A place for one more stream of `user`, or the refusal.
+    fn acquire(self: &Arc<Self>, user: &UserId) -> Result<StreamSlot, ApiError> {
+        let mut open = self
+            .open
+            .lock()
+            .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "busy"))?;
+        let (per_user, total) = &mut *open;
+        if *total >= self.limits.total {
+            let mut e = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                "the server holds as many real-time streams as it can; retry later",
+            );
+            e.details = serde_json::json!({ "limit_streams": self.limits.total });
+            return Err(e);
+        }
+        let mine = per_user.entry(user.clone()).or_default();
+        if *mine >= self.limits.per_user {
+            let limit = self.limits.per_user;
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                format!("at most {limit} real-time streams may be open per user; close one first"),
+            );
+            e.details = serde_json::json!({ "limit_streams_per_user": limit });
+            return Err(e);
+        }
+        *mine += 1;
+        *total += 1;
+        Ok(StreamSlot {
+            streams: Arc::clone(self),
+            user: user.clone(),
+        })
+    }
+}
+
+/// One open stream's place under the caps; given back when the stream ends.
+#[derive(Debug)]
+struct StreamSlot {
+    streams: Arc<Streams>,
+    user: UserId,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.streams.open.lock() {
+            let (per_user, total) = &mut *open;
+            *total = total.saturating_sub(1);
+            if let Some(n) = per_user.get_mut(&self.user) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    per_user.remove(&self.user);
+                }
+            }
+        }
+    }
 }
 
 impl Realtime {
-    /// Pushes the events of `bus` ([`PING_INTERVAL`], [`QUEUE_CAPACITY`]).
+    /// Pushes the events of `bus` ([`PING_INTERVAL`], [`QUEUE_CAPACITY`], the default
+    /// [`StreamLimits`]).
     pub fn new(bus: EventBus) -> Self {
         Realtime {
             bus,
@@ -349,7 +445,20 @@ impl Realtime {
             ping_interval: PING_INTERVAL,
             queue_capacity: QUEUE_CAPACITY,
             stop: watch::channel(false).0,
+            streams: Arc::new(Streams::default()),
+            replay_checks: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_REPLAY_CHECKS)),
         }
+    }
+
+    /// Caps the open streams per user and in all (`TODO_MAX_STREAMS_PER_USER`,
+    /// `TODO_MAX_STREAMS`).
+    #[must_use]
+    pub fn with_stream_limits(mut self, limits: StreamLimits) -> Self {
+        self.streams = Arc::new(Streams {
+            limits,
+            open: Mutex::default(),
+        });
+        self
     }
 
     /// Pings WebSocket clients every `interval` instead (tests).
@@ -444,26 +553,45 @@ impl Drop for Registration {
     }
 }
 
-/// What a resuming client is sent first.
-enum Replay {
-    /// The missed events, oldest first.
-    Events(Vec<Push>),
-    /// Nothing can be replayed: the client must resync.
-    Resync(Resync),
+/// A resuming client's missed events, read from the store's outbox one page at a time, so
+/// that a connection never holds more than [`REPLAY_PAGE`] of them.
+struct Replayer {
+    user: UserId,
+    after: EventId,
+    done: bool,
 }
 
-/// The user's pushed events after `since`, from the store's outbox.
-async fn replay<S: Store>(store: &S, user: &UserId, since: EventId) -> Result<Replay, StoreError> {
-    let mut out = Vec::new();
-    let mut after = since;
-    loop {
-        let Some(page) = store.user_events_after(user, after, REPLAY_PAGE).await? else {
-            // Pruned between two pages, or never known.
-            return Ok(Replay::Resync(Resync::UnknownSince));
+impl Replayer {
+    fn new(user: &UserId, since: EventId) -> Self {
+        Replayer {
+            user: user.clone(),
+            after: since,
+            done: false,
+        }
+    }
+
+    /// The next page of messages (possibly empty while more pages follow: a page may hold
+    /// only events that are not pushed); `Ok(None)` when the replay is complete, `Err(Resync)`
+    /// when `since` is unknown (or was pruned meanwhile).
+    async fn next_page<S: Store>(
+        &mut self,
+        store: &S,
+    ) -> Result<Option<Vec<Push>>, Result<Resync, StoreError>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = match store
+            .user_events_after(&self.user, self.after, REPLAY_PAGE)
+            .await
+        {
+            Ok(Some(page)) => page,
+            Ok(None) => return Err(Ok(Resync::UnknownSince)),
+            Err(e) => return Err(Err(e)),
         };
-        let n = page.len();
+        self.done = page.len() < REPLAY_PAGE as usize;
+        let mut out = Vec::with_capacity(page.len());
         for entry in page {
-            after = entry.event.id;
+            self.after = entry.event.id;
             match EventEnvelope::from_domain(&entry.event) {
                 Ok(event) => out.extend(Push::from_envelope(&event)),
                 Err(e) => tracing::error!(
@@ -473,11 +601,33 @@ async fn replay<S: Store>(store: &S, user: &UserId, since: EventId) -> Result<Re
                 ),
             }
         }
-        if out.len() > MAX_REPLAY {
-            return Ok(Replay::Resync(Resync::TooFarBehind));
-        }
-        if n < REPLAY_PAGE as usize {
-            return Ok(Replay::Events(out));
+        Ok(Some(out))
+    }
+}
+
+/// Whether a client resuming after `since` can be replayed to: `Some(resync)` when `since` is
+/// unknown or more than [`MAX_REPLAY`] messages were missed. Counts page by page, keeping
+/// none, and at most [`CONCURRENT_REPLAY_CHECKS`] at a time.
+async fn replay_check<S: Store>(
+    rt: &Realtime,
+    store: &S,
+    user: &UserId,
+    since: EventId,
+) -> Result<Option<Resync>, StoreError> {
+    let _turn = rt.replay_checks.acquire().await;
+    let mut replayer = Replayer::new(user, since);
+    let mut missed = 0;
+    loop {
+        match replayer.next_page(store).await {
+            Ok(Some(page)) => {
+                missed += page.len();
+                if missed > MAX_REPLAY {
+                    return Ok(Some(Resync::TooFarBehind));
+                }
+            }
+            Ok(None) => return Ok(None),
+            Err(Ok(resync)) => return Ok(Some(resync)),
+            Err(Err(e)) => return Err(e),
         }
     }
 }
@@ -567,6 +717,35 @@ fn realtime_of<S, C, I>(state: &AppState<S, C, I>) -> Result<Arc<Realtime>, ApiE
     }
 }
 
+/// Lets a verified user open one more stream: the upgrade counts against the user's request
+/// rate like any API call (the token came in the query, so the rate-limit middleware did not
+/// see it), then the stream takes a place under the [`StreamLimits`].
+fn admit<S, C, I>(
+    state: &AppState<S, C, I>,
+    user: &UserId,
+) -> Result<(Arc<Realtime>, StreamSlot), Box<Response>> {
+    if let Some(limiter) = &state.rate_limit
+        && let Err(wait) = limiter.check(user)
+    {
+        return Err(Box::new(super::ratelimit::rate_limited(
+            limiter.limit(),
+            wait,
+        )));
+    }
+    let rt = realtime_of(state).map_err(|e| Box::new(e.into_response()))?;
+    let slot = rt.streams.acquire(user).map_err(|e| {
+        let mut res = e.into_response();
+        if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
+        Box::new(res)
+    })?;
+    Ok((rt, slot))
+}
+
 /// `WS /api/ws/{user_id}?token=&since=`: authenticates, then upgrades to the push protocol.
 pub async fn websocket<S, C, I>(
     State(state): State<AppState<S, C, I>>,
@@ -581,7 +760,10 @@ where
 {
     let user = authenticate(&state.auth, params.token.as_deref(), &user_id)?;
     let since = parse_since(params.since.as_deref(), "since")?;
-    let rt = realtime_of(&state)?;
+    let (rt, slot) = match admit(&state, &user) {
+        Ok(admitted) => admitted,
+        Err(refused) => return Ok(*refused),
+    };
     let upgrade = match upgrade {
         Ok(u) => u,
         Err(rejection) => {
@@ -606,7 +788,9 @@ where
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| async move {
             let store = service.store();
-            Session::new(socket, &rt, user, since).run(store).await;
+            Session::new(socket, &rt, user, since, slot)
+                .run(store)
+                .await;
         }))
 }
 
@@ -657,6 +841,8 @@ struct Session<'a> {
     channels: Channels,
     live: Option<Registration>,
     dedup: Dedup,
+    /// Its place under the stream caps, given back when the session ends.
+    _slot: StreamSlot,
 }
 
 /// How a session ends.
@@ -668,7 +854,13 @@ enum End {
 }
 
 impl<'a> Session<'a> {
-    fn new(socket: WebSocket, rt: &'a Realtime, user: UserId, since: Option<EventId>) -> Self {
+    fn new(
+        socket: WebSocket,
+        rt: &'a Realtime,
+        user: UserId,
+        since: Option<EventId>,
+        slot: StreamSlot,
+    ) -> Self {
         Session {
             socket,
             rt,
@@ -677,6 +869,7 @@ impl<'a> Session<'a> {
             channels: Channels::default(),
             live: None,
             dedup: Dedup::default(),
+            _slot: slot,
         }
     }
 
@@ -768,29 +961,16 @@ impl<'a> Session<'a> {
             }
         }
         let mut resync = None;
-        let mut replayed = Vec::new();
+        let mut replayer = None;
         if subscribe && !self.channels.is_empty() && self.live.is_none() {
             // Join the hub before reading the replay, so that an event committed meanwhile
             // arrives live (and one in both is skipped live).
             self.live = Some(self.rt.register(&self.user));
             if let Some(since) = self.since.take() {
-                match replay(store, &self.user, since).await {
-                    Ok(Replay::Events(events)) => replayed = events,
-                    Ok(Replay::Resync(r)) => resync = Some(r),
-                    Err(e) => {
-                        tracing::error!(error = %e, "realtime: reading the replay failed");
-                        let text = control(
-                            "error",
-                            serde_json::json!({
-                                "code": "UNAVAILABLE",
-                                "message": "the missed events cannot be read now; reconnect later"
-                            }),
-                        );
-                        if !self.send_text(text).await {
-                            return Some(End::Gone);
-                        }
-                        return Some(End::Close(close_code::ERROR, "unavailable"));
-                    }
+                match replay_check(self.rt, store, &self.user, since).await {
+                    Ok(None) => replayer = Some(Replayer::new(&self.user, since)),
+                    Ok(Some(r)) => resync = Some(r),
+                    Err(e) => return Some(self.replay_failed(&e).await),
                 }
             }
         }
@@ -810,13 +990,43 @@ impl<'a> Session<'a> {
         {
             return Some(End::Gone);
         }
-        for push in replayed {
-            self.dedup.0.insert(push.event_id);
-            if self.channels.contains(push.channel) && !self.send(Message::Text(push.text)).await {
-                return Some(End::Gone);
+        let mut replayer = replayer?;
+        loop {
+            match replayer.next_page(store).await {
+                Ok(Some(page)) => {
+                    for push in page {
+                        self.dedup.0.insert(push.event_id);
+                        if self.channels.contains(push.channel)
+                            && !self.send(Message::Text(push.text)).await
+                        {
+                            return Some(End::Gone);
+                        }
+                    }
+                }
+                Ok(None) => return None,
+                // Pruned while it was being replayed.
+                Err(Ok(r)) => {
+                    return (!self.send_text(r.message()).await).then_some(End::Gone);
+                }
+                Err(Err(e)) => return Some(self.replay_failed(&e).await),
             }
         }
-        None
+    }
+
+    /// Tells the client that its missed events cannot be read now, and ends the session.
+    async fn replay_failed(&mut self, e: &StoreError) -> End {
+        tracing::error!(error = %e, "realtime: reading the replay failed");
+        let text = control(
+            "error",
+            serde_json::json!({
+                "code": "UNAVAILABLE",
+                "message": "the missed events cannot be read now; reconnect later"
+            }),
+        );
+        if !self.send_text(text).await {
+            return End::Gone;
+        }
+        End::Close(close_code::ERROR, "unavailable")
     }
 
     async fn send_text(&mut self, text: String) -> bool {
@@ -910,25 +1120,34 @@ where
             if set.is_empty() { Channels::ALL } else { set }
         }
     };
-    let rt = realtime_of(&state)?;
+    let (rt, slot) = match admit(&state, &user) {
+        Ok(admitted) => admitted,
+        Err(refused) => return Ok(*refused),
+    };
     let live = rt.register(&user);
-    let (first, replayed) = match since {
-        None => (None, Vec::new()),
-        Some(since) => match replay(state.service.store(), &user, since).await {
-            Ok(Replay::Events(events)) => (None, events),
-            Ok(Replay::Resync(r)) => (Some(r), Vec::new()),
+    let store = state.service.store();
+    let (first, replayer) = match since {
+        None => (None, None),
+        Some(since) => match replay_check(&rt, store, &user, since).await {
+            Ok(None) => (None, Some(Replayer::new(&user, since))),
+            Ok(Some(r)) => (Some(r), None),
             Err(e) => return Err(todo_core::Error::Store(e).into()),
         },
     };
-    let stream = sse_stream(SseState {
-        first,
-        replayed: replayed.into_iter(),
-        dedup: Dedup::default(),
-        channels,
-        live,
-        stop: rt.stop.subscribe(),
-        ended: false,
-    });
+    let stream = sse_stream(
+        SseState {
+            first,
+            replayer,
+            page: Vec::new().into_iter(),
+            dedup: Dedup::default(),
+            channels,
+            live,
+            stop: rt.stop.subscribe(),
+            ended: false,
+            _slot: slot,
+        },
+        Arc::clone(&state.service),
+    );
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(SSE_KEEP_ALIVE))
         .into_response())
@@ -936,12 +1155,17 @@ where
 
 struct SseState {
     first: Option<Resync>,
-    replayed: std::vec::IntoIter<Push>,
+    /// The missed events still to read, when resuming.
+    replayer: Option<Replayer>,
+    /// The page of missed events being sent.
+    page: std::vec::IntoIter<Push>,
     dedup: Dedup,
     channels: Channels,
     live: Registration,
     stop: watch::Receiver<bool>,
     ended: bool,
+    /// The stream's place under the caps, given back when the stream ends.
+    _slot: StreamSlot,
 }
 
 fn sse_event(push: &Push) -> Event {
@@ -955,19 +1179,44 @@ fn resync_event(r: Resync) -> Event {
     Event::default().event("resync").data(r.message())
 }
 
-fn sse_stream(state: SseState) -> impl Stream<Item = Result<Event, Infallible>> + Send {
-    futures_util::stream::unfold(state, |mut st| async move {
+fn sse_stream<S, C, I>(
+    state: SseState,
+    service: Arc<TaskService<S, C, I>>,
+) -> impl Stream<Item = Result<Event, Infallible>> + Send
+where
+    S: Store + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+{
+    futures_util::stream::unfold((state, service), |(mut st, service)| async move {
         if st.ended {
             return None;
         }
         if let Some(r) = st.first.take() {
-            return Some((Ok(resync_event(r)), st));
+            return Some((Ok(resync_event(r)), (st, service)));
         }
-        for push in st.replayed.by_ref() {
-            st.dedup.0.insert(push.event_id);
-            if st.channels.contains(push.channel) {
-                let ev = sse_event(&push);
-                return Some((Ok(ev), st));
+        loop {
+            for push in st.page.by_ref() {
+                st.dedup.0.insert(push.event_id);
+                if st.channels.contains(push.channel) {
+                    let ev = sse_event(&push);
+                    return Some((Ok(ev), (st, service)));
+                }
+            }
+            let Some(replayer) = st.replayer.as_mut() else {
+                break;
+            };
+            match replayer.next_page(service.store()).await {
+                Ok(Some(page)) => st.page = page.into_iter(),
+                Ok(None) => st.replayer = None,
+                Err(Ok(r)) => {
+                    st.ended = true;
+                    return Some((Ok(resync_event(r)), (st, service)));
+                }
+                Err(Err(e)) => {
+                    tracing::error!(error = %e, "realtime: reading the replay failed");
+                    return None;
+                }
             }
         }
         loop {
@@ -977,10 +1226,10 @@ fn sse_stream(state: SseState) -> impl Stream<Item = Result<Event, Infallible>> 
             };
             let Some(push) = push else {
                 st.ended = true;
-                return Some((Ok(resync_event(Resync::TooSlow)), st));
+                return Some((Ok(resync_event(Resync::TooSlow)), (st, service)));
             };
             if st.dedup.fresh(push.event_id) && st.channels.contains(push.channel) {
-                return Some((Ok(sse_event(&push)), st));
+                return Some((Ok(sse_event(&push)), (st, service)));
             }
         }
     })

@@ -4,7 +4,9 @@
 //!
 //! Also, for the embedded default only, [`dev_token_router`]: `POST /dev/token?user_id=...` gives
 //! a token to a caller on the loopback interface, for the page's "Get a dev token" button. The
-//! host merges it only when it generated the JWT secret itself (a local, single-machine setup).
+//! host merges it only when asked to (`TODO_DEV_TOKEN=on`), which the configuration allows only
+//! when it generated the JWT secret itself on a loopback address (a local, single-machine setup);
+//! proxied requests (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`, `Via`) get 403.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -148,6 +150,20 @@ fn local_host(headers: &axum::http::HeaderMap) -> bool {
     matches!(name, "localhost" | "127.0.0.1" | "[::1]")
 }
 
+/// Whether a proxy forwarded the request: a reverse proxy on this machine connects from
+/// loopback and may pass the client's `Host` on, but says so in one of these headers.
+fn proxied(headers: &axum::http::HeaderMap) -> bool {
+    [
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-real-ip",
+        "via",
+    ]
+    .iter()
+    .any(|h| headers.contains_key(*h))
+}
+
 fn dev_token(
     secret: &[u8],
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -155,7 +171,8 @@ fn dev_token(
     q: DevTokenQuery,
 ) -> Result<Response, ApiError> {
     let local = peer.is_some_and(|Extension(ConnectInfo(addr))| addr.ip().is_loopback())
-        && local_host(headers);
+        && local_host(headers)
+        && !proxied(headers);
     if !local {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -279,6 +296,21 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(res.status(), StatusCode::OK, "{host}");
+        }
+        // A proxy on this machine connects from loopback and passes the client's Host on, but
+        // names itself or the client: nothing for it.
+        for (name, value) in [
+            ("x-forwarded-for", "203.0.113.9"),
+            ("forwarded", "for=203.0.113.9"),
+            ("x-real-ip", "203.0.113.9"),
+            ("via", "1.1 nginx"),
+            ("x-forwarded-host", "localhost"),
+        ] {
+            let mut req = dev_request(Some("127.0.0.1:5000"), "alice");
+            req.headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+            let res = app.clone().oneshot(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{name}");
         }
         let res = app
             .oneshot(dev_request(Some("[::1]:5000"), ""))

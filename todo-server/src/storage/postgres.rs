@@ -9,8 +9,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use todo_core::EventId;
 
 use super::conversations::sql_conversation_store;
-use super::idempotency::sql_idempotency_store;
 use super::error::map_migrate_err;
+use super::idempotency::sql_idempotency_store;
 use super::shared::sql_store;
 
 type Db = sqlx::Postgres;

@@ -17,8 +17,8 @@ use todo_core::EventId;
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::conversations::sql_conversation_store;
-use super::idempotency::sql_idempotency_store;
 use super::error::{corrupt, map_migrate_err};
+use super::idempotency::sql_idempotency_store;
 use super::shared::sql_store;
 
 type Db = sqlx::Sqlite;

@@ -96,6 +96,16 @@ impl Server {
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
+    /// The process id (for measuring it: `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's stderr so far (its JSON log lines).
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.stderr")).unwrap_or_default()
+    }
+
     /// The exit status if the process has exited (it should not have), `None` while it runs.
     pub fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
