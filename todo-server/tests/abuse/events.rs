@@ -1,4 +1,127 @@
-//! (filled in by issue 14's work on this case)
+//! Events (issue 14): what one task can carry, so that every event about it stays far below
+//! what Kafka takes (~5,600 tags on one task made a 1.1 MB `task-created`), and what the relay
+//! does with an event the broker refuses anyway. Against the real binary, on both databases.
+
+// ---------------------------------------------------------------------------------------------
+// A task carries at most MAX_TAGS_PER_TASK (50) tags: `tag_ids` with more distinct ids is a 400
+// on `tag_ids` (duplicates count once), attaching one more is a 409. (The size budget of the
+// events of the largest task the rules allow is checked in todo-events/tests/event_size.rs.)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn tags_per_task_are_capped_on_create_update_and_attach() {
+    use std::time::Instant;
+
+    use serde_json::{Value, json};
+
+    use crate::common;
+
+    fn assert_too_many(status: u16, body: &Value, names: usize) {
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(common::code(body), "VALIDATION_ERROR", "{body}");
+        assert_eq!(body["error"]["details"]["field"], "tag_ids", "{body}");
+        assert_eq!(
+            body["error"]["details"]["errors"][0]["code"], "too_long",
+            "{body}"
+        );
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("at most 50 tags; it names {names}")),
+            "{message}"
+        );
+    }
+
+    for db in common::databases() {
+        let server = common::start(db, "events-tag-cap", &[]);
+        let alice = server.token("alice");
+        let call = |method: &str, path: &str, body: Option<&Value>| {
+            common::call(
+                &server,
+                method,
+                &format!("/api/v1/alice{path}"),
+                &alice,
+                body,
+            )
+        };
+        let tags: Vec<i64> = (0..51)
+            .map(|i| {
+                let (status, tag) = call("POST", "/tags", Some(&json!({"name": format!("t{i}")})));
+                assert_eq!(status, 201, "{tag}");
+                tag["id"].as_i64().unwrap()
+            })
+            .collect();
+        // The attack: thousands of tag ids on one task (the body stays under the body limit).
+        let started = Instant::now();
+        let many: Vec<i64> = (1..=5_600).collect();
+        let (status, body) = call(
+            "POST",
+            "/tasks",
+            Some(&json!({"title": "t", "tag_ids": many})),
+        );
+        assert_too_many(status, &body, 5_600);
+        let refused_in = started.elapsed();
+        let (status, body) = call(
+            "POST",
+            "/tasks",
+            Some(&json!({"title": "t", "tag_ids": tags})),
+        );
+        assert_too_many(status, &body, 51);
+        // 50 distinct ids, each given twice: 50 tags.
+        let fifty = &tags[..50];
+        let twice: Vec<i64> = fifty.iter().chain(fifty).copied().collect();
+        let (status, task) = call(
+            "POST",
+            "/tasks",
+            Some(&json!({"title": "t", "tag_ids": twice})),
+        );
+        assert_eq!(status, 201, "[{db:?}] {task}");
+        assert_eq!(task["tags"].as_array().unwrap().len(), 50, "{task}");
+        let id = task["id"].as_i64().unwrap();
+        let (status, body) = call(
+            "PUT",
+            &format!("/tasks/{id}"),
+            Some(&json!({"tag_ids": tags})),
+        );
+        assert_too_many(status, &body, 51);
+        // One more by attaching: 409, naming the limit; the task keeps its 50.
+        let (status, body) = call(
+            "POST",
+            &format!("/tasks/{id}/tags"),
+            Some(&json!({"tag_id": tags[50]})),
+        );
+        assert_eq!(status, 409, "[{db:?}] {body}");
+        assert_eq!(common::code(&body), "CONFLICT", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("already carries 50 tags") && message.contains("(50)"),
+            "{message}"
+        );
+        let (_, got) = call("GET", &format!("/tasks/{id}"), None);
+        assert_eq!(got["tags"].as_array().unwrap().len(), 50, "{got}");
+        // Detach one, and the 51st fits.
+        let (status, _) = call("DELETE", &format!("/tasks/{id}/tags/{}", tags[0]), None);
+        assert_eq!(status, 200);
+        let (status, got) = call(
+            "POST",
+            &format!("/tasks/{id}/tags"),
+            Some(&json!({"tag_id": tags[50]})),
+        );
+        assert_eq!(status, 201, "{got}");
+        assert_eq!(got["tags"].as_array().unwrap().len(), 50, "{got}");
+        let task_bytes = serde_json::to_vec(&got).unwrap().len();
+        common::report(
+            "events-tag-cap",
+            db,
+            &format!(
+                "5,600 tag ids refused 400 in {} ms; 51 refused on create/update, the 51st \
+                 attach 409; a task with 50 tags is {task_bytes} bytes of JSON; peak RSS \
+                 {:.1} MiB",
+                refused_in.as_millis(),
+                common::peak_rss_mib(&server)
+            ),
+        );
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // The relay never blocks on one poison event: an event the publisher refuses for good (here:

@@ -48,7 +48,8 @@ impl Bystander {
         let handle = std::thread::spawn(move || {
             let agent = common::agent(Duration::from_secs(60));
             let (mut n, mut slowest, mut failures) = (0, Duration::ZERO, Vec::new());
-            while !flag.load(Ordering::Relaxed) {
+            // At least a few requests, however fast the other user's calls were answered.
+            while n < 5 || !flag.load(Ordering::Relaxed) {
                 let t = Instant::now();
                 let res = if n % 2 == 0 {
                     agent
@@ -83,7 +84,7 @@ impl Bystander {
             failures.is_empty(),
             "[{db:?}] bob's requests failed: {failures:?}"
         );
-        assert!(n >= 3, "[{db:?}] bob was answered ({n} requests)");
+        assert!(n >= 5, "[{db:?}] bob was answered ({n} requests)");
         (n, slowest)
     }
 }
