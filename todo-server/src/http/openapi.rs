@@ -510,7 +510,9 @@ pub struct CreateTaskInput {
     pub priority: Option<Priority>,
     /// Default `none`; a recurring task needs a `due_datetime`.
     pub recurrence_pattern: Option<RecurrencePattern>,
-    /// An RFC 5545 RRULE instead of the pattern, e.g. `FREQ=WEEKLY;BYDAY=MO,WE`.
+    /// An RFC 5545 RRULE instead of the pattern, e.g. `FREQ=WEEKLY;BYDAY=MO,WE`: at most 1000
+    /// characters, hourly at most, at most 96 times a day and 62 values per day-level list and
+    /// in `BYSETPOS` (beyond that 400 `too_complex`).
     #[schema(example = "FREQ=WEEKLY;BYDAY=MO,WE")]
     pub rrule: Option<String>,
     /// No occurrence after this instant (inclusive).
@@ -519,7 +521,8 @@ pub struct CreateTaskInput {
     /// IANA zone in which recurrence is computed, default `UTC`.
     #[schema(example = "Europe/Berlin")]
     pub timezone: Option<String>,
-    /// Tags to attach; they must exist and belong to the user (else 422).
+    /// Tags to attach, at most 50 distinct (else 400); they must exist and belong to the user
+    /// (else 422).
     pub tag_ids: Option<Vec<i64>>,
 }
 
@@ -543,14 +546,14 @@ pub struct UpdateTaskInput {
     pub priority: Option<Priority>,
     /// New pattern (`null` means `none`; `none` keeps an RRULE, only `"rrule": null` removes it).
     pub recurrence_pattern: Option<RecurrencePattern>,
-    /// New RRULE, or `null` to clear it.
+    /// New RRULE (the limits of `POST /tasks`), or `null` to clear it.
     pub rrule: Option<String>,
     /// New end of series, or `null` to clear it.
     #[schema(format = DateTime)]
     pub recurrence_end_date: Option<String>,
     /// New IANA zone (`null` means UTC).
     pub timezone: Option<String>,
-    /// The complete new set of tags (`null` or `[]` detaches all).
+    /// The complete new set of tags, at most 50 distinct (`null` or `[]` detaches all).
     pub tag_ids: Option<Vec<i64>>,
 }
 

@@ -237,7 +237,7 @@ pub async fn remove<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
         (status = 201, description = "The task with the tag attached", body = TaskDto),
         openapi::BadRequest,
         openapi::NotFound,
-        (status = 409, description = "`CONFLICT`: the tag is attached already", body = ErrorBody),
+        (status = 409, description = "`CONFLICT`: the tag is attached already, or the task carries 50 tags already", body = ErrorBody),
         openapi::TooLarge,
         openapi::NotJson,
         openapi::Unprocessable,
