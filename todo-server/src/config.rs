@@ -124,14 +124,12 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// `TODO_HEADER_TIMEOUT` (default 10 s): a connection whose request head has not arrived
-    /// completely within this time is closed (slowloris).
+    /// completely within this time is closed (slowloris), and so is a kept-alive connection
+    /// that waits this long for its next request.
     pub header_timeout: std::time::Duration,
     /// `TODO_REQUEST_TIMEOUT` (default 30 s): a request (reading its body and answering it) that
     /// takes longer gets 503 `UNAVAILABLE`; WebSocket and SSE streams are not cut by it.
     pub request_timeout: std::time::Duration,
-    /// `TODO_IDLE_TIMEOUT` (default 60 s): a keep-alive connection with no request for this long
-    /// is closed.
-    pub idle_timeout: std::time::Duration,
     /// `TODO_MAX_CONNECTIONS` (default 10,000): open TCP connections; more wait in the kernel's
     /// backlog until one closes.
     pub max_connections: usize,
@@ -148,7 +146,6 @@ impl Default for Limits {
         Limits {
             header_timeout: std::time::Duration::from_secs(10),
             request_timeout: std::time::Duration::from_secs(30),
-            idle_timeout: std::time::Duration::from_secs(60),
             max_connections: 10_000,
             max_streams_per_user: 10,
             max_streams: 5_000,
@@ -313,6 +310,15 @@ impl Config {
             }
         }
         let database = match get("DATABASE_URL") {
+            // Listening beyond this machine is a deployment: it names its database.
+            None if !addr.ip().is_loopback() => {
+                return Err(ConfigError::Missing {
+                    var: "DATABASE_URL",
+                    why: "the server listens beyond this machine (TODO_ADDR is not a loopback \
+                          address); name the database (sqlite://FILE or postgres://...) instead \
+                          of the embedded default's ./todo.db",
+                });
+            }
             None => Database::Sqlite(PathBuf::from(DEFAULT_SQLITE_FILE)),
             Some(u) => parse_database(u.trim())?,
         };
@@ -512,7 +518,6 @@ fn limits(get: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> 
     Ok(Limits {
         header_timeout: duration(get, "TODO_HEADER_TIMEOUT", d.header_timeout)?,
         request_timeout: duration(get, "TODO_REQUEST_TIMEOUT", d.request_timeout)?,
-        idle_timeout: duration(get, "TODO_IDLE_TIMEOUT", d.idle_timeout)?,
         max_connections: positive(get, "TODO_MAX_CONNECTIONS")?.unwrap_or(d.max_connections),
         max_streams_per_user: positive(get, "TODO_MAX_STREAMS_PER_USER")?
             .unwrap_or(d.max_streams_per_user),
@@ -812,8 +817,27 @@ mod tests {
 
     #[test]
     fn fails_closed_without_secrets() {
-        // Beyond loopback, no generated secret.
-        let e = cfg(&[("TODO_ADDR", "0.0.0.0:8080")]).unwrap_err();
+        // Beyond loopback, no embedded default database, no generated secret.
+        let e = cfg(&[
+            ("TODO_ADDR", "0.0.0.0:8080"),
+            ("TODO_JWT_SECRET", &"s".repeat(32)),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Missing {
+                    var: "DATABASE_URL",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = cfg(&[
+            ("TODO_ADDR", "0.0.0.0:8080"),
+            ("DATABASE_URL", "sqlite://x.db"),
+        ])
+        .unwrap_err();
         assert!(
             matches!(
                 e,

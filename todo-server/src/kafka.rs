@@ -126,6 +126,21 @@ fn publish_error(encoded: &[Encoded], failure: BatchFailure) -> PublishError {
         let Some(e) = encoded.get(r.index) else {
             continue;
         };
+        // A record within what any task event may weigh that is refused as too large points
+        // at the cluster (a topic's max.message.bytes below a producer batch), not at the
+        // event: parking it would park every event. Retried, and said loudly.
+        if r.reason == todo_core::error::RejectReason::TooLarge
+            && e.payload.len() <= todo_core::model::task::MAX_TASK_EVENT_BYTES
+        {
+            tracing::error!(
+                seq = e.seq,
+                bytes = e.payload.len(),
+                detail = %r.detail,
+                "relay: the brokers refuse a small event as too large; check the topics' \
+                 max.message.bytes and the producer's batch size (not parked; retried)"
+            );
+            continue;
+        }
         if refused.iter().all(|seen| seen.seq != e.seq) {
             refused.push(Rejection {
                 seq: e.seq,

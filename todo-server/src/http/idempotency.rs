@@ -15,9 +15,11 @@
 //!   the retry's own) plus `Idempotent-Replayed: true`, and creates nothing.
 //! - The same key with another request: 422 `VALIDATION_ERROR` (field `Idempotency-Key`). A
 //!   retry while the first request still runs: 409 `CONFLICT` with `Retry-After: 1`.
-//! - Stored are 2xx and 4xx answers, except 408, 409 and 429 (they ask for a retry). A 5xx (503
-//!   of a timeout or a database outage included), a client that went away, or an answer body
-//!   over [`MAX_IDEMPOTENT_BODY_BYTES`] releases the key: a retry runs again.
+//! - Stored are 2xx and 4xx answers, except 408, 409 and 429 (they ask for a retry). A request
+//!   that started runs to its end in a task of its own and keeps its answer even when the
+//!   request timeout answered 503 first or the client went away (releasing the key then could
+//!   let a retry create a second task). A 5xx of the handler (a database outage) or an answer
+//!   body over [`MAX_IDEMPOTENT_BODY_BYTES`] releases the key: a retry runs again.
 //! - Records live for `TODO_IDEMPOTENCY_TTL` (default 24 h) from the first use and are pruned
 //!   every [`PRUNE_EVERY`] ([`prune_keys`]). How many a user can hold is bounded by the rate
 //!   limit: at most `TODO_RATE_LIMIT_PER_MIN` x 60 x 24 (144,000 at the defaults) records of at
@@ -305,7 +307,32 @@ where
         user,
         key,
     };
-    let resp = next.run(Request::from_parts(parts, Body::from(body))).await;
+    // Once started, the request runs to its end in a task of its own and its answer is kept,
+    // even when its caller is dropped (the request timeout, a client gone): releasing the key
+    // then would let a retry create a second task when the first one had committed.
+    let request = Request::from_parts(parts, Body::from(body));
+    match tokio::spawn(run_and_record(claim, next, request)).await {
+        Ok(resp) => resp,
+        // A panic: the claim was dropped with the task, which released the key.
+        Err(e) => {
+            tracing::error!(error = %e, "idempotency: the request's task failed");
+            ApiError::from(Error::Store(todo_core::StoreError::Other(
+                "the request failed".into(),
+            )))
+            .into_response()
+        }
+    }
+}
+
+/// Runs the request and stores its answer under the claimed key (or releases the key when the
+/// answer asks for a retry).
+async fn run_and_record<S, C, I>(claim: Claim<S, C, I>, next: Next, request: Request) -> Response
+where
+    S: Store + IdempotencyStore + 'static,
+    C: Clock + 'static,
+    I: IdSource + 'static,
+{
+    let resp = next.run(request).await;
     if !storable(resp.status()) {
         claim.release().await;
         return resp;

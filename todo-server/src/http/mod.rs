@@ -328,8 +328,9 @@ where
             state.clone(),
             idempotency::idempotency::<S, C, I>,
         ))
-        // Inside the outer `finish_errors`, which gives its bare 503 the error format; a key
-        // whose request timed out stays claimed until the idempotency lock times out.
+        // Inside the outer `finish_errors`, which gives its bare 503 the error format; a request
+        // with an `Idempotency-Key` that times out still runs to its end and keeps its answer
+        // for the retry (`idempotency`).
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             state.request_timeout,

@@ -32,7 +32,7 @@ use serde_json::Value;
 use todo_core::error::StoreError;
 use todo_core::ids::{EventId, ReminderId, TaskId, UserId};
 use todo_core::model::format_instant;
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::{Clock, IdSource, OutboxEntry, Store};
 use todo_core::service::TaskService;
 use todo_events::payload::EventData;
 use todo_events::{EventEnvelope, Topic};
@@ -378,10 +378,11 @@ struct Streams {
 impl Streams {
     /// A place for one more stream of `user`, or the refusal.
     fn acquire(self: &Arc<Self>, user: &UserId) -> Result<StreamSlot, ApiError> {
+        // The counts stay right through a panic elsewhere: a poisoned lock is taken anyway.
         let mut open = self
             .open
             .lock()
-            .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "busy"))?;
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (per_user, total) = &mut *open;
         if *total >= self.limits.total {
             let mut e = ApiError::new(
@@ -421,7 +422,12 @@ struct StreamSlot {
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
-        if let Ok(mut open) = self.streams.open.lock() {
+        {
+            let mut open = self
+                .streams
+                .open
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let (per_user, total) = &mut *open;
             *total = total.saturating_sub(1);
             if let Some(n) = per_user.get_mut(&self.user) {
@@ -570,13 +576,12 @@ impl Replayer {
         }
     }
 
-    /// The next page of messages (possibly empty while more pages follow: a page may hold
-    /// only events that are not pushed); `Ok(None)` when the replay is complete, `Err(Resync)`
-    /// when `since` is unknown (or was pruned meanwhile).
-    async fn next_page<S: Store>(
+    /// The next page of the user's outbox events after the last one read; `Ok(None)` when the
+    /// replay is complete, `Err(Ok(resync))` when `since` is unknown (or was pruned meanwhile).
+    async fn next_entries<S: Store>(
         &mut self,
         store: &S,
-    ) -> Result<Option<Vec<Push>>, Result<Resync, StoreError>> {
+    ) -> Result<Option<Vec<OutboxEntry>>, Result<Resync, StoreError>> {
         if self.done {
             return Ok(None);
         }
@@ -589,9 +594,23 @@ impl Replayer {
             Err(e) => return Err(Err(e)),
         };
         self.done = page.len() < REPLAY_PAGE as usize;
+        if let Some(last) = page.last() {
+            self.after = last.event.id;
+        }
+        Ok(Some(page))
+    }
+
+    /// The next page of messages (possibly empty while more pages follow: a page may hold
+    /// only events that are not pushed); errors as [`Replayer::next_entries`].
+    async fn next_page<S: Store>(
+        &mut self,
+        store: &S,
+    ) -> Result<Option<Vec<Push>>, Result<Resync, StoreError>> {
+        let Some(page) = self.next_entries(store).await? else {
+            return Ok(None);
+        };
         let mut out = Vec::with_capacity(page.len());
         for entry in page {
-            self.after = entry.event.id;
             match EventEnvelope::from_domain(&entry.event) {
                 Ok(event) => out.extend(Push::from_envelope(&event)),
                 Err(e) => tracing::error!(
@@ -603,6 +622,16 @@ impl Replayer {
         }
         Ok(Some(out))
     }
+}
+
+/// Whether an outbox event is pushed to real-time clients (by its type alone: counting the
+/// missed ones needs no message built).
+fn pushed(entry: &OutboxEntry) -> bool {
+    todo_events::EventType::parse(entry.event.payload.event_type()).is_ok_and(|t| {
+        t.topics()
+            .iter()
+            .any(|topic| matches!(topic, Topic::TaskUpdates | Topic::Reminders))
+    })
 }
 
 /// Whether a client resuming after `since` can be replayed to: `Some(resync)` when `since` is
@@ -618,9 +647,9 @@ async fn replay_check<S: Store>(
     let mut replayer = Replayer::new(user, since);
     let mut missed = 0;
     loop {
-        match replayer.next_page(store).await {
+        match replayer.next_entries(store).await {
             Ok(Some(page)) => {
-                missed += page.len();
+                missed += page.iter().filter(|e| pushed(e)).count();
                 if missed > MAX_REPLAY {
                     return Ok(Some(Resync::TooFarBehind));
                 }
@@ -634,12 +663,41 @@ async fn replay_check<S: Store>(
 
 /// Forwards live events once, after a replay: the ids already replayed are skipped (each at
 /// most once, then forgotten).
-#[derive(Default)]
-struct Dedup(HashSet<EventId>);
+///
+/// Only the last `cap` replayed ids are kept: an event that comes both ways was committed after
+/// the connection joined the hub, so it is among the newest replayed (a user's outbox order is
+/// commit order), and no more of them than the connection's queue holds can arrive live before
+/// the replay ends (a fuller queue drops the connection). A resume from far back thus keeps a
+/// few hundred ids, not up to [`MAX_REPLAY`].
+struct Dedup {
+    ids: HashSet<EventId>,
+    order: std::collections::VecDeque<EventId>,
+    cap: usize,
+}
 
 impl Dedup {
+    fn new(cap: usize) -> Self {
+        Dedup {
+            ids: HashSet::new(),
+            order: std::collections::VecDeque::new(),
+            cap: cap.max(1),
+        }
+    }
+
+    /// Remembers a replayed id.
+    fn replayed(&mut self, id: EventId) {
+        if self.ids.insert(id) {
+            self.order.push_back(id);
+        }
+        while self.order.len() > self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+    }
+
     fn fresh(&mut self, id: EventId) -> bool {
-        self.0.is_empty() || !self.0.remove(&id)
+        self.ids.is_empty() || !self.ids.remove(&id)
     }
 }
 
@@ -718,13 +776,16 @@ fn realtime_of<S, C, I>(state: &AppState<S, C, I>) -> Result<Arc<Realtime>, ApiE
 }
 
 /// Lets a verified user open one more stream: the upgrade counts against the user's request
-/// rate like any API call (the token came in the query, so the rate-limit middleware did not
-/// see it), then the stream takes a place under the [`StreamLimits`].
+/// rate like any API call (unless `counted`: a token in the `Authorization` header was counted
+/// by the rate-limit middleware already; one in the query was not), then the stream takes a
+/// place under the [`StreamLimits`].
 fn admit<S, C, I>(
     state: &AppState<S, C, I>,
     user: &UserId,
+    counted: bool,
 ) -> Result<(Arc<Realtime>, StreamSlot), Box<Response>> {
-    if let Some(limiter) = &state.rate_limit
+    if !counted
+        && let Some(limiter) = &state.rate_limit
         && let Err(wait) = limiter.check(user)
     {
         return Err(Box::new(super::ratelimit::rate_limited(
@@ -760,7 +821,7 @@ where
 {
     let user = authenticate(&state.auth, params.token.as_deref(), &user_id)?;
     let since = parse_since(params.since.as_deref(), "since")?;
-    let (rt, slot) = match admit(&state, &user) {
+    let (rt, slot) = match admit(&state, &user, false) {
         Ok(admitted) => admitted,
         Err(refused) => return Ok(*refused),
     };
@@ -868,7 +929,7 @@ impl<'a> Session<'a> {
             since,
             channels: Channels::default(),
             live: None,
-            dedup: Dedup::default(),
+            dedup: Dedup::new(rt.queue_capacity * 2),
             _slot: slot,
         }
     }
@@ -995,7 +1056,7 @@ impl<'a> Session<'a> {
             match replayer.next_page(store).await {
                 Ok(Some(page)) => {
                     for push in page {
-                        self.dedup.0.insert(push.event_id);
+                        self.dedup.replayed(push.event_id);
                         if self.channels.contains(push.channel)
                             && !self.send(Message::Text(push.text)).await
                         {
@@ -1120,7 +1181,7 @@ where
             if set.is_empty() { Channels::ALL } else { set }
         }
     };
-    let (rt, slot) = match admit(&state, &user) {
+    let (rt, slot) = match admit(&state, &user, header_token.is_some()) {
         Ok(admitted) => admitted,
         Err(refused) => return Ok(*refused),
     };
@@ -1139,7 +1200,7 @@ where
             first,
             replayer,
             page: Vec::new().into_iter(),
-            dedup: Dedup::default(),
+            dedup: Dedup::new(rt.queue_capacity * 2),
             channels,
             live,
             stop: rt.stop.subscribe(),
@@ -1197,7 +1258,7 @@ where
         }
         loop {
             for push in st.page.by_ref() {
-                st.dedup.0.insert(push.event_id);
+                st.dedup.replayed(push.event_id);
                 if st.channels.contains(push.channel) {
                     let ev = sse_event(&push);
                     return Some((Ok(ev), (st, service)));

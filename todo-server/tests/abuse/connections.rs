@@ -100,6 +100,50 @@ fn a_slow_request_head_is_cut_at_the_header_timeout() {
 }
 
 #[test]
+fn connections_that_send_nothing_or_half_an_http2_preface_are_cut_too() {
+    for db in common::databases() {
+        let server = common::start(
+            db,
+            "silent",
+            &[
+                ("TODO_HEADER_TIMEOUT", "2s"),
+                ("TODO_MAX_CONNECTIONS", "20"),
+            ],
+        );
+        // More silent connections than the cap, and some that start the HTTP/2 preface.
+        let mut held: Vec<TcpStream> = (0..30)
+            .map(|_| TcpStream::connect(addr(&server)).unwrap())
+            .collect();
+        for _ in 0..10 {
+            let mut s = TcpStream::connect(addr(&server)).unwrap();
+            s.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+            held.push(s);
+        }
+        let (status, took) = healthz(&server);
+        assert_eq!(status, 200);
+        assert!(
+            took < Duration::from_secs(10),
+            "a normal request waited {took:?}"
+        );
+        // Each of the first ones was closed by the server.
+        let start = Instant::now();
+        let mut s = held.remove(0);
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 16];
+        let n = s.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "closed without an answer");
+        assert!(start.elapsed() < Duration::from_secs(5));
+        common::report(
+            "silent connections",
+            db,
+            &format!(
+                "40 connections sending nothing or half the HTTP/2 preface, cap 20: a normal request answered in {took:?}"
+            ),
+        );
+    }
+}
+
+#[test]
 fn a_flood_of_slow_connections_neither_stops_others_nor_holds_the_shutdown() {
     for db in common::databases() {
         let server = common::start(

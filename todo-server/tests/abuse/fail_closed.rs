@@ -24,25 +24,44 @@ fn start_expecting_exit(dir: &std::path::Path, env: &[(&str, &str)]) -> (Output,
 }
 
 #[test]
-fn beyond_loopback_a_missing_jwt_secret_stops_the_start() {
+fn beyond_loopback_a_missing_database_or_jwt_secret_stops_the_start() {
     let dir = temp_dir("todo-abuse-bind");
-    let (out, took) = start_expecting_exit(&dir, &[("TODO_ADDR", "0.0.0.0:0")]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("TODO_JWT_SECRET") && stderr.contains("loopback"),
-        "{stderr}"
-    );
-    assert!(
-        !dir.join("todo.db.jwt-secret").exists(),
-        "no secret generated"
-    );
-    assert!(!dir.join("todo.db").exists(), "no database created");
-    common::report(
-        "fail closed: bind",
-        common::Db::Sqlite,
-        &format!("TODO_ADDR=0.0.0.0 without a secret: exit 2 in {took:?}"),
-    );
+    let db = format!("sqlite://{}", dir.join("named.db").display());
+    let secret = "s".repeat(40);
+    for (env, missing) in [
+        (
+            vec![("TODO_ADDR", "0.0.0.0:0"), ("DATABASE_URL", db.as_str())],
+            "TODO_JWT_SECRET",
+        ),
+        (
+            vec![
+                ("TODO_ADDR", "0.0.0.0:0"),
+                ("TODO_JWT_SECRET", secret.as_str()),
+            ],
+            "DATABASE_URL",
+        ),
+    ] {
+        let (out, took) = start_expecting_exit(&dir, &env);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(missing) && stderr.contains("loopback"),
+            "{stderr}"
+        );
+        assert!(
+            !dir.join("named.db.jwt-secret").exists(),
+            "no secret generated"
+        );
+        assert!(
+            !dir.join("todo.db").exists() && !dir.join("named.db").exists(),
+            "no database created"
+        );
+        common::report(
+            "fail closed: bind",
+            common::Db::Sqlite,
+            &format!("TODO_ADDR=0.0.0.0 without {missing}: exit 2 in {took:?}"),
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
