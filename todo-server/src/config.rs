@@ -322,18 +322,7 @@ impl Config {
             None => Database::Sqlite(PathBuf::from(DEFAULT_SQLITE_FILE)),
             Some(u) => parse_database(u.trim())?,
         };
-        let body_limit = match get("TODO_BODY_LIMIT") {
-            None => 64 * 1024,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n >= 1024)
-                .ok_or_else(|| ConfigError::Invalid {
-                    var: "TODO_BODY_LIMIT",
-                    reason: format!("{v:?} is not a number of bytes >= 1024"),
-                })?,
-        };
+        let body_limit = bytes(&get, "TODO_BODY_LIMIT", 64 * 1024)?;
         let rate_limit_per_min = match get("TODO_RATE_LIMIT_PER_MIN") {
             None => DEFAULT_RATE_LIMIT_PER_MIN,
             Some(v) => v.trim().parse::<u32>().map_err(|_| ConfigError::Invalid {
@@ -341,38 +330,17 @@ impl Config {
                 reason: format!("{v:?} is not a number of requests per minute (0 = off)"),
             })?,
         };
-        let idempotency_ttl = match get("TODO_IDEMPOTENCY_TTL") {
-            None => DEFAULT_IDEMPOTENCY_TTL,
-            Some(v) => humantime::parse_duration(v.trim())
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| ConfigError::Invalid {
-                    var: "TODO_IDEMPOTENCY_TTL",
-                    reason: format!("{v:?} is not a duration such as 24h or 7d"),
-                })?,
-        };
-        let event_retention = match get("TODO_EVENT_RETENTION") {
-            None => std::time::Duration::from_secs(24 * 3600),
-            Some(v) => humantime::parse_duration(v.trim())
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| ConfigError::Invalid {
-                    var: "TODO_EVENT_RETENTION",
-                    reason: format!("{v:?} is not a duration such as 24h or 7d"),
-                })?,
-        };
-        let event_max_bytes = match get("TODO_EVENT_MAX_BYTES") {
-            None => todo_core::ports::DEFAULT_MAX_EVENT_BYTES,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n >= 1024)
-                .ok_or_else(|| ConfigError::Invalid {
-                    var: "TODO_EVENT_MAX_BYTES",
-                    reason: format!("{v:?} is not a number of bytes >= 1024"),
-                })?,
-        };
+        let idempotency_ttl = duration(&get, "TODO_IDEMPOTENCY_TTL", DEFAULT_IDEMPOTENCY_TTL)?;
+        let event_retention = duration(
+            &get,
+            "TODO_EVENT_RETENTION",
+            std::time::Duration::from_secs(24 * 3600),
+        )?;
+        let event_max_bytes = bytes(
+            &get,
+            "TODO_EVENT_MAX_BYTES",
+            todo_core::ports::DEFAULT_MAX_EVENT_BYTES,
+        )?;
         let (jwt_secret, secret_file) = match (get("TODO_JWT_SECRET"), &database) {
             (Some(s), _) if s.len() < 32 => {
                 return Err(ConfigError::Invalid {
@@ -508,7 +476,27 @@ fn duration(
             .filter(|d| !d.is_zero())
             .ok_or_else(|| ConfigError::Invalid {
                 var,
-                reason: format!("{v:?} is not a duration such as 10s or 2m"),
+                reason: format!("{v:?} is not a duration such as 30s, 24h or 7d"),
+            }),
+    }
+}
+
+/// A variable holding a number of bytes >= 1024, or `default`.
+fn bytes(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1024)
+            .ok_or_else(|| ConfigError::Invalid {
+                var,
+                reason: format!("{v:?} is not a number of bytes >= 1024"),
             }),
     }
 }

@@ -119,8 +119,13 @@ fn is_json_content_type(headers: &HeaderMap) -> bool {
                 .is_some_and(|s| s.eq_ignore_ascii_case("+json")))
 }
 
-/// Reads the body up to `limit` bytes (413 above it, checked on `Content-Length` first).
-async fn read_limited(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads the body up to `limit` bytes (413 above it, checked on `Content-Length` first); the
+/// handlers' extractors and the idempotency layer (which fingerprints the body) read it alike.
+pub(crate) async fn read_limited(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -129,7 +134,7 @@ async fn read_limited(body: Body, headers: &HeaderMap, limit: usize) -> Result<V
         return Err(ApiError::payload_too_large(limit));
     }
     match Limited::new(body, limit).collect().await {
-        Ok(c) => Ok(c.to_bytes().to_vec()),
+        Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
             Err(ApiError::payload_too_large(limit))
         }

@@ -31,12 +31,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use todo_core::error::{Error, ErrorCode, FieldError};
@@ -87,32 +87,6 @@ fn key_of(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
         )));
     };
     IdempotencyKey::parse(&String::from_utf8_lossy(value.as_bytes())).map_err(invalid_key)
-}
-
-/// Reads the body up to `limit` bytes with the answers the handlers' extractors give (413
-/// above it, checked on `Content-Length` first): the fingerprint needs the whole body.
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(ApiError::payload_too_large(limit));
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(ApiError::payload_too_large(limit))
-        }
-        Err(e) => {
-            tracing::debug!(error = %e, "request body could not be read");
-            Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "VALIDATION_ERROR",
-                "the request body could not be read",
-            ))
-        }
-    }
 }
 
 /// SHA-256 (hex) of the method, the path with its query and the body. Method and path hold no
@@ -284,7 +258,9 @@ where
         Ok(k) => k,
         Err(e) => return e.into_response(),
     };
-    let body = match read_body(body, &parts.headers, state.body_limit).await {
+    // The same answers as the handlers' extractors (413 above the limit); the fingerprint needs
+    // the whole body.
+    let body = match super::extract::read_limited(body, &parts.headers, state.body_limit).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
