@@ -42,9 +42,9 @@ impl RRuleText {
     pub const MAX_LEN: usize = 1000;
 
     /// Parses and normalizes a rule given as new input: the syntax checks of
-    /// [`RRuleText::parse_stored`] and the cost limits of [`check_cost`] (list sizes, times a
-    /// day), so that a rule whose expansion would be expensive is refused before it is ever
-    /// expanded.
+    /// [`RRuleText::parse_stored`] and the cost limits ([`MAX_TIMES_PER_DAY`],
+    /// [`MAX_LIST_LEN`]), so that a rule whose expansion would be expensive is refused before
+    /// it is ever expanded.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         let (text, rule) = Self::parse_syntax(s)?;
         check_cost(&rule)?;

@@ -108,7 +108,7 @@ impl KafkaPublisher {
     /// [`KafkaPublisher::publish`] for envelopes already encoded (each with its payload), telling
     /// which ones failed: on an error, every record was enqueued (up to the first that could not
     /// be) and awaited, and the failure names the first error and every event whose record the
-    /// client or the brokers refused for good ([`KafkaError::is_refusal`]).
+    /// client or the brokers refused for good ([`KafkaError::refusal`]).
     pub async fn publish_encoded(
         &self,
         batch: &[(&EventEnvelope, &[u8])],
