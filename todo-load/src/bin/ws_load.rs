@@ -131,6 +131,11 @@ fn spawn_server(bin: &PathBuf, secret: &str) -> Result<(Spawned, String), String
         .env("TODO_ADDR", "127.0.0.1:0")
         .env("TODO_JWT_SECRET", secret)
         .env("TODO_RATE_LIMIT_PER_MIN", "0")
+        // Many sockets per user on purpose: the stream caps are not what is measured.
+        .env("TODO_MAX_STREAMS_PER_USER", "100000")
+        .env("TODO_MAX_STREAMS", "100000")
+        .env("TODO_MAX_CONNECTIONS", "100000")
+        .env("TODO_QUOTA_TASKS", "0")
         .env("RUST_LOG", "warn")
         .env_remove("KAFKA_BROKERS")
         .env_remove("DATABASE_URL")
