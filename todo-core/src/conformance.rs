@@ -1943,7 +1943,10 @@ pub async fn idempotency_replays_the_stored_response<S: crate::ports::Idempotenc
     );
 
     let resp = stored_response(1);
-    store.complete_idempotent(&a, &k, &resp).await.unwrap();
+    store
+        .complete_idempotent(&a, &k, t0(), &resp)
+        .await
+        .unwrap();
     let later = t0() + Duration::minutes(1);
     assert_eq!(
         claim_key(&store, &a, &k, &fp, later, ttl).await,
@@ -1955,7 +1958,7 @@ pub async fn idempotency_replays_the_stored_response<S: crate::ports::Idempotenc
     );
     // Completing again (a late duplicate) changes nothing.
     store
-        .complete_idempotent(&a, &k, &stored_response(2))
+        .complete_idempotent(&a, &k, t0(), &stored_response(2))
         .await
         .unwrap();
     assert_eq!(
@@ -1980,7 +1983,10 @@ pub async fn idempotency_replays_the_stored_response<S: crate::ports::Idempotenc
     for key in [&k2, &long] {
         let claim = store.begin_idempotent(&a, key, &fp, t0(), ttl).await;
         assert_eq!(claim.unwrap(), C::Started);
-        store.complete_idempotent(&a, key, &big).await.unwrap();
+        store
+            .complete_idempotent(&a, key, t0(), &big)
+            .await
+            .unwrap();
         let claim = store.begin_idempotent(&a, key, &fp, later, ttl).await;
         assert_eq!(claim.unwrap(), C::Replay(big.clone()));
     }
@@ -1998,7 +2004,7 @@ pub async fn idempotency_release_frees_the_key<S: crate::ports::IdempotencyStore
             .unwrap(),
         C::Started
     );
-    store.release_idempotent(&a, &k).await.unwrap();
+    store.release_idempotent(&a, &k, t0()).await.unwrap();
     let other = fingerprint("another request");
     assert_eq!(
         store
@@ -2009,8 +2015,11 @@ pub async fn idempotency_release_frees_the_key<S: crate::ports::IdempotencyStore
         "a released key is free for any request"
     );
     let resp = stored_response(3);
-    store.complete_idempotent(&a, &k, &resp).await.unwrap();
-    store.release_idempotent(&a, &k).await.unwrap();
+    store
+        .complete_idempotent(&a, &k, t0(), &resp)
+        .await
+        .unwrap();
+    store.release_idempotent(&a, &k, t0()).await.unwrap();
     assert_eq!(
         store
             .begin_idempotent(&a, &k, &other, t0(), ttl)
@@ -2020,9 +2029,9 @@ pub async fn idempotency_release_frees_the_key<S: crate::ports::IdempotencyStore
     );
     // Releasing or completing an unknown key is no error.
     let unknown = idem_key("never-used");
-    store.release_idempotent(&a, &unknown).await.unwrap();
+    store.release_idempotent(&a, &unknown, t0()).await.unwrap();
     store
-        .complete_idempotent(&a, &unknown, &stored_response(4))
+        .complete_idempotent(&a, &unknown, t0(), &stored_response(4))
         .await
         .unwrap();
     assert_eq!(
@@ -2050,7 +2059,10 @@ pub async fn idempotency_keys_expire_and_are_pruned<S: crate::ports::Idempotency
             .unwrap(),
         C::Started
     );
-    store.complete_idempotent(&a, &done, &resp).await.unwrap();
+    store
+        .complete_idempotent(&a, &done, t0(), &resp)
+        .await
+        .unwrap();
     assert_eq!(
         store
             .begin_idempotent(&a, &stuck, &fp, t0(), ttl)
@@ -2075,6 +2087,26 @@ pub async fn idempotency_keys_expire_and_are_pruned<S: crate::ports::Idempotency
         claim_key(&store, &a, &stuck, &fp, after_lock, ttl).await,
         C::InProgress
     );
+    // The first claim, still running, neither completes nor frees the taken-over record...
+    store
+        .complete_idempotent(&a, &stuck, t0(), &stored_response(7))
+        .await
+        .unwrap();
+    store.release_idempotent(&a, &stuck, t0()).await.unwrap();
+    assert_eq!(
+        claim_key(&store, &a, &stuck, &fp, after_lock, ttl).await,
+        C::InProgress
+    );
+    // ...the claim that took it over does.
+    let taken = stored_response(8);
+    store
+        .complete_idempotent(&a, &stuck, after_lock, &taken)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim_key(&store, &a, &stuck, &fp, after_lock, ttl).await,
+        C::Replay(taken)
+    );
 
     // A completed record replays until the TTL has passed, then the key is free.
     let almost = t0() + ttl - Duration::seconds(1);
@@ -2091,7 +2123,7 @@ pub async fn idempotency_keys_expire_and_are_pruned<S: crate::ports::Idempotency
         claim_key(&store, &a, &done, &fp, expired, ttl).await,
         C::Started
     );
-    store.release_idempotent(&a, &done).await.unwrap();
+    store.release_idempotent(&a, &done, expired).await.unwrap();
 
     // Pruning deletes what was first used before the cutoff, and only that: left are `stuck`
     // (taken over at t0 + 2 min) and `fresh` (t0 + 30 min); `done` was released.

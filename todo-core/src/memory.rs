@@ -884,6 +884,7 @@ impl IdempotencyStore for MemoryStore {
         &self,
         user: &UserId,
         key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
         let mut map = self
@@ -892,6 +893,7 @@ impl IdempotencyStore for MemoryStore {
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(r) = map.get_mut(&(user.clone(), key.clone()))
             && r.response.is_none()
+            && r.created_at == claimed_at
         {
             r.response = Some(response.clone());
         }
@@ -902,13 +904,17 @@ impl IdempotencyStore for MemoryStore {
         &self,
         user: &UserId,
         key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut map = self
             .idempotency
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let id = (user.clone(), key.clone());
-        if map.get(&id).is_some_and(|r| r.response.is_none()) {
+        if map
+            .get(&id)
+            .is_some_and(|r| r.response.is_none() && r.created_at == claimed_at)
+        {
             map.remove(&id);
         }
         Ok(())

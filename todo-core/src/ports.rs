@@ -717,21 +717,26 @@ pub trait IdempotencyStore: Send + Sync {
         ttl: Duration,
     ) -> impl Future<Output = Result<IdempotencyClaim, StoreError>> + Send;
 
-    /// Stores the response of the request that holds the in-progress marker of `key`; does
-    /// nothing when the key is not in progress (released, or completed already).
+    /// Stores the response of the request that holds the in-progress marker of `key`, the claim
+    /// begun at `claimed_at` (the `now` given to [`begin_idempotent`](Self::begin_idempotent));
+    /// does nothing when the key is not in progress (released, or completed already) or was
+    /// taken over by a later claim meanwhile.
     fn complete_idempotent(
         &self,
         user: &UserId,
         key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
         response: &StoredResponse,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Removes the in-progress marker of `key` (the request failed in a way a retry may
-    /// repair); a completed record is left alone.
+    /// Removes the in-progress marker of `key` claimed at `claimed_at` (the request failed in
+    /// a way a retry may repair); a completed record, or one taken over by a later claim, is
+    /// left alone.
     fn release_idempotent(
         &self,
         user: &UserId,
         key: &IdempotencyKey,
+        claimed_at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Deletes the records (completed or not) first used before `before`; the number deleted.

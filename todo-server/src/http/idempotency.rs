@@ -171,6 +171,9 @@ struct Claim<S: Store + IdempotencyStore + 'static, C: Clock + 'static, I: IdSou
     service: Option<Arc<TaskService<S, C, I>>>,
     user: UserId,
     key: IdempotencyKey,
+    /// When the claim was begun: completing or releasing touches only this claim's record,
+    /// not one a retry took over after the lock timeout.
+    claimed_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl<S, C, I> Claim<S, C, I>
@@ -185,7 +188,7 @@ where
         if let Some(service) = &self.service {
             match service
                 .store()
-                .complete_idempotent(&self.user, &self.key, response)
+                .complete_idempotent(&self.user, &self.key, self.claimed_at, response)
                 .await
             {
                 // Stored: nothing to release.
@@ -199,7 +202,7 @@ where
     /// Frees the key now (a retry runs the request again).
     async fn release(mut self) {
         if let Some(service) = self.service.take() {
-            release(&service, &self.user, &self.key).await;
+            release(&service, &self.user, &self.key, self.claimed_at).await;
         }
     }
 }
@@ -208,8 +211,13 @@ async fn release<S: Store + IdempotencyStore, C: Clock, I: IdSource>(
     service: &TaskService<S, C, I>,
     user: &UserId,
     key: &IdempotencyKey,
+    claimed_at: chrono::DateTime<chrono::Utc>,
 ) {
-    if let Err(e) = service.store().release_idempotent(user, key).await {
+    if let Err(e) = service
+        .store()
+        .release_idempotent(user, key, claimed_at)
+        .await
+    {
         // The marker holds the key until the lock timeout; then a retry runs again.
         tracing::warn!(error = %e, "idempotency: releasing a key failed");
     }
@@ -225,8 +233,8 @@ where
         if let Some(service) = self.service.take()
             && let Ok(rt) = tokio::runtime::Handle::try_current()
         {
-            let (user, key) = (self.user.clone(), self.key.clone());
-            rt.spawn(async move { release(&service, &user, &key).await });
+            let (user, key, at) = (self.user.clone(), self.key.clone(), self.claimed_at);
+            rt.spawn(async move { release(&service, &user, &key, at).await });
         }
     }
 }
@@ -282,6 +290,7 @@ where
         service: Some(service),
         user,
         key,
+        claimed_at: now,
     };
     // Once started, the request runs to its end in a task of its own and its answer is kept,
     // even when its caller is dropped (the request timeout, a client gone): releasing the key

@@ -141,6 +141,7 @@ macro_rules! sql_idempotency_store {
                     &self,
                     user: &UserId,
                     key: &IdempotencyKey,
+                    claimed_at: DateTime<Utc>,
                     response: &StoredResponse,
                 ) -> Result<(), StoreError> {
                     let headers = serde_json::to_string(&response.headers)
@@ -148,13 +149,15 @@ macro_rules! sql_idempotency_store {
                     let mut tx = begin_unit(self).await?;
                     sqlx::query(
                         "UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 \
-                         WHERE user_id = $1 AND idem_key = $2 AND status IS NULL",
+                         WHERE user_id = $1 AND idem_key = $2 AND status IS NULL \
+                         AND created_at = $6",
                     )
                     .bind(user.as_str())
                     .bind(key.as_str())
                     .bind(i32::from(response.status))
                     .bind(headers)
                     .bind(response.body.as_slice())
+                    .bind(enc_ts(claimed_at))
                     .execute(tx.conn()?)
                     .await
                     .map_err(map_err)?;
@@ -165,14 +168,17 @@ macro_rules! sql_idempotency_store {
                     &self,
                     user: &UserId,
                     key: &IdempotencyKey,
+                    claimed_at: DateTime<Utc>,
                 ) -> Result<(), StoreError> {
                     let mut tx = begin_unit(self).await?;
                     sqlx::query(
                         "DELETE FROM idempotency_keys \
-                         WHERE user_id = $1 AND idem_key = $2 AND status IS NULL",
+                         WHERE user_id = $1 AND idem_key = $2 AND status IS NULL \
+                         AND created_at = $3",
                     )
                     .bind(user.as_str())
                     .bind(key.as_str())
+                    .bind(enc_ts(claimed_at))
                     .execute(tx.conn()?)
                     .await
                     .map_err(map_err)?;

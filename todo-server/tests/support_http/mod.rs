@@ -227,16 +227,20 @@ impl todo_core::ports::IdempotencyStore for FailingStore {
         &self,
         user: &UserId,
         key: &todo_core::ports::IdempotencyKey,
+        claimed_at: DateTime<Utc>,
         response: &todo_core::ports::StoredResponse,
     ) -> Result<(), StoreError> {
-        self.inner.complete_idempotent(user, key, response).await
+        self.inner
+            .complete_idempotent(user, key, claimed_at, response)
+            .await
     }
     async fn release_idempotent(
         &self,
         user: &UserId,
         key: &todo_core::ports::IdempotencyKey,
+        claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.inner.release_idempotent(user, key).await
+        self.inner.release_idempotent(user, key, claimed_at).await
     }
     async fn prune_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.prune_idempotency_keys(before).await
