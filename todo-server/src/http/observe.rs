@@ -161,20 +161,29 @@ where
     resp
 }
 
-/// The user of a request whose bearer token was verified (signature, `exp`, `sub`), put in the
+/// The user of a request whose token was verified (signature, `exp`, `sub`), put in the
 /// request's extensions by [`observe`] for the rate limiter and the log. It says nothing about
 /// the `{user_id}` of the path: [`super::auth::AuthUser`] still checks that.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedUser(pub UserId);
 
-/// The subject of a valid `Authorization: Bearer` token, if any.
+/// The subject of a valid `Authorization: Bearer` token, or else of a valid `?token=` (how
+/// WebSocket and `EventSource` clients send it), if any: so every request of a user, real-time
+/// upgrades included, is rate-limited and logged under that user.
 fn verified_user<S, C, I>(req: &Request, state: &AppState<S, C, I>) -> Option<UserId> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    state.auth.verify(token.trim()).ok()
+    let token = match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => {
+            let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                return None;
+            }
+            token.trim().to_owned()
+        }
+        None => form_urlencoded::parse(req.uri().query()?.as_bytes())
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.trim().to_owned())?,
+    };
+    state.auth.verify(&token).ok()
 }
 
 fn method_label(m: &Method) -> &'static str {

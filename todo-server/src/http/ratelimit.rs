@@ -1,7 +1,8 @@
 //! Per-user rate limiting of the API (`TODO_RATE_LIMIT_PER_MIN`, default 100, 0 = off).
 //!
-//! - The key is the subject of a *verified* bearer token ([`super::observe::VerifiedUser`]);
-//!   an unverified `sub` is never trusted.
+//! - The key is the subject of a *verified* token ([`super::observe::VerifiedUser`]: the
+//!   bearer token, or `?token=` as WebSocket and SSE clients send it, so real-time upgrades
+//!   count too); an unverified `sub` is never trusted.
 //! - Only `/api/...` is limited. Health, readiness, metrics, the OpenAPI document and the docs
 //!   are not.
 //! - A request without a valid token is not limited here: it is answered 401 by the
@@ -72,7 +73,7 @@ impl UserRateLimiter {
 }
 
 /// 429 `RATE_LIMITED` with `Retry-After`.
-pub(crate) fn rate_limited(limit: u32, wait: Duration) -> Response {
+fn rate_limited(limit: u32, wait: Duration) -> Response {
     // Whole seconds, rounded up, at least 1.
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);

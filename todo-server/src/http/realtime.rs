@@ -775,24 +775,13 @@ fn realtime_of<S, C, I>(state: &AppState<S, C, I>) -> Result<Arc<Realtime>, ApiE
     }
 }
 
-/// Lets a verified user open one more stream: the upgrade counts against the user's request
-/// rate like any API call (unless `counted`: a token in the `Authorization` header was counted
-/// by the rate-limit middleware already; one in the query was not), then the stream takes a
-/// place under the [`StreamLimits`].
+/// Lets a verified user open one more stream: it takes a place under the [`StreamLimits`].
+/// (The upgrade itself counted against the user's request rate in the rate-limit middleware,
+/// which reads the token from the query too.)
 fn admit<S, C, I>(
     state: &AppState<S, C, I>,
     user: &UserId,
-    counted: bool,
 ) -> Result<(Arc<Realtime>, StreamSlot), Box<Response>> {
-    if !counted
-        && let Some(limiter) = &state.rate_limit
-        && let Err(wait) = limiter.check(user)
-    {
-        return Err(Box::new(super::ratelimit::rate_limited(
-            limiter.limit(),
-            wait,
-        )));
-    }
     let rt = realtime_of(state).map_err(|e| Box::new(e.into_response()))?;
     let slot = rt.streams.acquire(user).map_err(|e| {
         let mut res = e.into_response();
@@ -821,7 +810,7 @@ where
 {
     let user = authenticate(&state.auth, params.token.as_deref(), &user_id)?;
     let since = parse_since(params.since.as_deref(), "since")?;
-    let (rt, slot) = match admit(&state, &user, false) {
+    let (rt, slot) = match admit(&state, &user) {
         Ok(admitted) => admitted,
         Err(refused) => return Ok(*refused),
     };
@@ -1181,7 +1170,7 @@ where
             if set.is_empty() { Channels::ALL } else { set }
         }
     };
-    let (rt, slot) = match admit(&state, &user, header_token.is_some()) {
+    let (rt, slot) = match admit(&state, &user) {
         Ok(admitted) => admitted,
         Err(refused) => return Ok(*refused),
     };
