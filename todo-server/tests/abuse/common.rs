@@ -94,6 +94,35 @@ pub fn call_with(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// `POST /api/v1/{user}/tasks`: (status, body).
+pub fn create_task(server: &Server, user: &str, token: &str, body: &Value) -> (u16, Value) {
+    call(
+        server,
+        "POST",
+        &format!("/api/v1/{user}/tasks"),
+        token,
+        Some(body),
+    )
+}
+
+/// The user's task count (`total` of a one-item page).
+pub fn total_tasks(server: &Server, user: &str, token: &str) -> u64 {
+    let (status, page) = call(
+        server,
+        "GET",
+        &format!("/api/v1/{user}/tasks?limit=1"),
+        token,
+        None,
+    );
+    assert_eq!(status, 200, "{page}");
+    page["total"].as_u64().unwrap()
+}
+
+/// The server's `host:port`, for raw TCP clients.
+pub fn addr(server: &Server) -> String {
+    server.base.trim_start_matches("http://").to_owned()
+}
+
 /// The `error.code` of an error body.
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")

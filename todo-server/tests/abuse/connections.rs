@@ -10,13 +10,9 @@ use std::time::{Duration, Instant};
 use crate::common::{self, Db};
 use crate::support::server::Server;
 
-fn addr(server: &Server) -> String {
-    server.base.trim_start_matches("http://").to_owned()
-}
-
 /// A connection that sends half a request head and then one header byte every `every`.
 fn slow_head(server: &Server) -> TcpStream {
-    let mut s = TcpStream::connect(addr(server)).unwrap();
+    let mut s = TcpStream::connect(common::addr(server)).unwrap();
     s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         .unwrap();
     s
@@ -71,7 +67,7 @@ fn a_slow_request_head_is_cut_at_the_header_timeout() {
             "closed after {closed:?} (header timeout 2 s)"
         );
         // An idle kept-alive connection (a request answered, then nothing) is closed too.
-        let mut idle = TcpStream::connect(addr(&server)).unwrap();
+        let mut idle = TcpStream::connect(common::addr(&server)).unwrap();
         idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             .unwrap();
         idle.set_read_timeout(Some(Duration::from_secs(10)))
@@ -112,10 +108,10 @@ fn connections_that_send_nothing_or_half_an_http2_preface_are_cut_too() {
         );
         // More silent connections than the cap, and some that start the HTTP/2 preface.
         let mut held: Vec<TcpStream> = (0..30)
-            .map(|_| TcpStream::connect(addr(&server)).unwrap())
+            .map(|_| TcpStream::connect(common::addr(&server)).unwrap())
             .collect();
         for _ in 0..10 {
-            let mut s = TcpStream::connect(addr(&server)).unwrap();
+            let mut s = TcpStream::connect(common::addr(&server)).unwrap();
             s.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
             held.push(s);
         }
@@ -157,7 +153,7 @@ fn a_flood_of_slow_connections_neither_stops_others_nor_holds_the_shutdown() {
         // 200 connections, 4 times the cap, each holding half a head.
         let slow: Vec<TcpStream> = (0..200)
             .filter_map(|_| {
-                let mut s = TcpStream::connect(addr(&server)).ok()?;
+                let mut s = TcpStream::connect(common::addr(&server)).ok()?;
                 s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").ok()?;
                 Some(s)
             })
@@ -175,7 +171,7 @@ fn a_flood_of_slow_connections_neither_stops_others_nor_holds_the_shutdown() {
         // A shutdown while slow connections are open is not held by them.
         let more: Vec<TcpStream> = (0..40)
             .filter_map(|_| {
-                let mut s = TcpStream::connect(addr(&server)).ok()?;
+                let mut s = TcpStream::connect(common::addr(&server)).ok()?;
                 s.write_all(b"GET /healthz HTTP/1.1\r\n").ok()?;
                 Some(s)
             })
@@ -211,7 +207,7 @@ fn a_request_whose_body_never_comes_gets_503_at_the_request_timeout() {
         ],
     );
     let token = server.token("slow");
-    let mut s = TcpStream::connect(addr(&server)).unwrap();
+    let mut s = TcpStream::connect(common::addr(&server)).unwrap();
     write!(
         s,
         "POST /api/v1/slow/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"title\":"

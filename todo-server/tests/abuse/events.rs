@@ -170,13 +170,7 @@ mod parked {
     }
 
     fn create(server: &Server, user: &str, token: &str, body: &serde_json::Value) -> i64 {
-        let (status, task) = common::call(
-            server,
-            "POST",
-            &format!("/api/v1/{user}/tasks"),
-            token,
-            Some(body),
-        );
+        let (status, task) = common::create_task(server, user, token, body);
         assert_eq!(status, 201, "{task}");
         task["id"].as_i64().unwrap()
     }

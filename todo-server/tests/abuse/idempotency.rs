@@ -58,18 +58,6 @@ fn create(server: &Server, user: &str, token: &str, key: Option<&str>, body: &Va
     }
 }
 
-fn total_tasks(server: &Server, user: &str, token: &str) -> u64 {
-    let (status, page) = common::call(
-        server,
-        "GET",
-        &format!("/api/v1/{user}/tasks?limit=1"),
-        token,
-        None,
-    );
-    assert_eq!(status, 200, "{page}");
-    page["total"].as_u64().unwrap()
-}
-
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -115,7 +103,11 @@ fn sequential_retries(db: Db, server: &Server, alice: &str) {
         assert!(again.replayed, "Idempotent-Replayed: true");
         assert_eq!(again.body, first.body, "the same body, byte for byte");
     }
-    assert_eq!(total_tasks(server, "alice", alice), 1, "exactly one task");
+    assert_eq!(
+        common::total_tasks(server, "alice", alice),
+        1,
+        "exactly one task"
+    );
 
     // Timing: replays of that key against creates without one.
     let mut replays = Vec::new();
@@ -135,7 +127,7 @@ fn sequential_retries(db: Db, server: &Server, alice: &str) {
         plain.push(t.elapsed());
         assert_eq!((a.status, a.replayed), (201, false));
     }
-    assert_eq!(total_tasks(server, "alice", alice), 101);
+    assert_eq!(common::total_tasks(server, "alice", alice), 101);
     common::report(
         "idempotency",
         db,
@@ -151,7 +143,7 @@ fn sequential_retries(db: Db, server: &Server, alice: &str) {
 }
 
 fn concurrent_retries(db: Db, server: &Server, alice: &str) {
-    let before = total_tasks(server, "alice", alice);
+    let before = common::total_tasks(server, "alice", alice);
     let body = json!({ "title": "Sent ten times at once" });
     let started = Instant::now();
     let answers: Vec<(Answer, u32)> = std::thread::scope(|s| {
@@ -170,7 +162,7 @@ fn concurrent_retries(db: Db, server: &Server, alice: &str) {
     assert_eq!(replays, 9, "one attempt ran, the others were replays");
     let conflicts: u32 = answers.iter().map(|(_, c)| c).sum();
     assert_eq!(
-        total_tasks(server, "alice", alice),
+        common::total_tasks(server, "alice", alice),
         before + 1,
         "exactly one task from 10 concurrent attempts"
     );
@@ -202,14 +194,14 @@ fn mismatch_and_users(server: &Server, alice: &str, bob: &str) {
     );
 
     // Bob's "retry-1" is his own: a task of his, not alice's answer.
-    let before = total_tasks(server, "alice", alice);
+    let before = common::total_tasks(server, "alice", alice);
     let same = json!({ "title": "Pay rent", "priority": "High" });
     let b = create(server, "bob", bob, Some("retry-1"), &same);
     assert_eq!(b.status, 201, "{}", b.json());
     assert!(!b.replayed);
     assert_eq!(b.json()["user_id"], "bob");
-    assert_eq!(total_tasks(server, "bob", bob), 1);
-    assert_eq!(total_tasks(server, "alice", alice), before);
+    assert_eq!(common::total_tasks(server, "bob", bob), 1);
+    assert_eq!(common::total_tasks(server, "alice", alice), before);
 }
 
 fn without_a_key(server: &Server, bob: &str) {
@@ -219,7 +211,7 @@ fn without_a_key(server: &Server, bob: &str) {
         assert_eq!((a.status, a.replayed), (201, false));
     }
     assert_eq!(
-        total_tasks(server, "bob", bob),
+        common::total_tasks(server, "bob", bob),
         3,
         "without a key every POST creates"
     );

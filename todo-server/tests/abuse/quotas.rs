@@ -27,28 +27,6 @@ fn start(db: Db) -> Server {
     )
 }
 
-fn create_task(server: &Server, user: &str, token: &str, body: &Value) -> (u16, Value) {
-    common::call(
-        server,
-        "POST",
-        &format!("/api/v1/{user}/tasks"),
-        token,
-        Some(body),
-    )
-}
-
-fn total_tasks(server: &Server, user: &str, token: &str) -> u64 {
-    let (status, page) = common::call(
-        server,
-        "GET",
-        &format!("/api/v1/{user}/tasks?limit=1"),
-        token,
-        None,
-    );
-    assert_eq!(status, 200, "{page}");
-    page["total"].as_u64().unwrap()
-}
-
 fn assert_quota(status: u16, body: &Value, quota: &str, limit: usize) {
     assert_eq!(status, 409, "{body}");
     assert_eq!(common::code(body), "QUOTA_EXCEEDED", "{body}");
@@ -70,7 +48,7 @@ fn the_tasks_quota_holds_for_one_user_and_under_concurrency() {
         let alice = server.token("alice");
         let bob = server.token("bob");
         let started = Instant::now();
-        let (status, series) = create_task(
+        let (status, series) = common::create_task(
             &server,
             "alice",
             &alice,
@@ -80,7 +58,7 @@ fn the_tasks_quota_holds_for_one_user_and_under_concurrency() {
         assert_eq!(status, 201, "{series}");
         let mut ids = Vec::new();
         for i in 1..TASKS {
-            let (status, t) = create_task(
+            let (status, t) = common::create_task(
                 &server,
                 "alice",
                 &alice,
@@ -90,9 +68,11 @@ fn the_tasks_quota_holds_for_one_user_and_under_concurrency() {
             ids.push(t["id"].as_i64().unwrap());
         }
         let fill = started.elapsed();
-        let (status, body) = create_task(&server, "alice", &alice, &json!({ "title": "one more" }));
+        let (status, body) =
+            common::create_task(&server, "alice", &alice, &json!({ "title": "one more" }));
         assert_quota(status, &body, "tasks", TASKS);
-        let (status, body) = create_task(&server, "bob", &bob, &json!({ "title": "bob's" }));
+        let (status, body) =
+            common::create_task(&server, "bob", &bob, &json!({ "title": "bob's" }));
         assert_eq!(status, 201, "another user is not affected: {body}");
 
         // A delete frees a slot.
@@ -104,7 +84,7 @@ fn the_tasks_quota_holds_for_one_user_and_under_concurrency() {
             None,
         );
         assert_eq!(status, 204);
-        let (status, t) = create_task(
+        let (status, t) = common::create_task(
             &server,
             "alice",
             &alice,
@@ -123,7 +103,10 @@ fn the_tasks_quota_holds_for_one_user_and_under_concurrency() {
         );
         assert_eq!(status, 200, "{done}");
         assert!(done["next_task_id"].is_i64(), "the series goes on: {done}");
-        assert_eq!(total_tasks(&server, "alice", &alice), TASKS as u64 + 1);
+        assert_eq!(
+            common::total_tasks(&server, "alice", &alice),
+            TASKS as u64 + 1
+        );
 
         // Back to 10 tasks, then 30 concurrent creates: exactly 10 pass.
         for id in ids.drain(..11) {
@@ -136,14 +119,14 @@ fn the_tasks_quota_holds_for_one_user_and_under_concurrency() {
             );
             assert_eq!(status, 204);
         }
-        assert_eq!(total_tasks(&server, "alice", &alice), 10);
+        assert_eq!(common::total_tasks(&server, "alice", &alice), 10);
         let race = Instant::now();
         let statuses: Vec<(u16, Value)> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..30)
                 .map(|i| {
                     let (server, alice) = (&server, &alice);
                     s.spawn(move || {
-                        create_task(
+                        common::create_task(
                             server,
                             "alice",
                             alice,
@@ -160,7 +143,7 @@ fn the_tasks_quota_holds_for_one_user_and_under_concurrency() {
             assert_quota(*status, body, "tasks", TASKS);
         }
         assert_eq!(created, 10, "exactly the free slots were taken");
-        assert_eq!(total_tasks(&server, "alice", &alice), TASKS as u64);
+        assert_eq!(common::total_tasks(&server, "alice", &alice), TASKS as u64);
         common::report(
             "quotas/tasks",
             db,
@@ -211,7 +194,8 @@ fn tags_and_conversations_quotas_and_tag_activity_stays_small() {
         assert_eq!(status, 201, "another user is not affected");
 
         // Attaching 40 tags: each activity entry names the one tag attached.
-        let (status, task) = create_task(&server, "alice", &alice, &json!({ "title": "tagged" }));
+        let (status, task) =
+            common::create_task(&server, "alice", &alice, &json!({ "title": "tagged" }));
         assert_eq!(status, 201);
         let path = format!("/api/v1/alice/tasks/{}/tags", task["id"]);
         let mut sizes = Vec::new();

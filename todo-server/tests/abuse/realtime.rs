@@ -13,13 +13,9 @@ use serde_json::json;
 use crate::common::{self, Db};
 use crate::support::server::Server;
 
-fn addr(server: &Server) -> String {
-    server.base.trim_start_matches("http://").to_owned()
-}
-
 /// Opens a WebSocket (raw upgrade request) and returns the status and the open socket.
 fn ws(server: &Server, user: &str, token: &str) -> (u16, TcpStream) {
-    let mut s = TcpStream::connect(addr(server)).unwrap();
+    let mut s = TcpStream::connect(common::addr(server)).unwrap();
     write!(
         s,
         "GET /api/v1/ws/{user}?token={token} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
@@ -30,7 +26,7 @@ fn ws(server: &Server, user: &str, token: &str) -> (u16, TcpStream) {
 
 /// Opens an SSE stream (optionally resuming after `since`) and returns the status and socket.
 fn sse(server: &Server, user: &str, token: &str, since: Option<&str>) -> (u16, TcpStream) {
-    let mut s = TcpStream::connect(addr(server)).unwrap();
+    let mut s = TcpStream::connect(common::addr(server)).unwrap();
     let resume = since
         .map(|id| format!("Last-Event-ID: {id}\r\n"))
         .unwrap_or_default();

@@ -100,10 +100,6 @@ fn assert_too_complex(status: u16, body: &Value, limit: &str) {
     assert!(message.contains(limit), "{message}");
 }
 
-fn create(server: &Server, token: &str, body: &Value) -> (u16, Value) {
-    common::call(server, "POST", "/api/v1/alice/tasks", token, Some(body))
-}
-
 #[test]
 fn the_attack_rule_is_refused_at_once_on_create_and_update() {
     let rule = attack();
@@ -111,8 +107,9 @@ fn the_attack_rule_is_refused_at_once_on_create_and_update() {
     for db in common::databases() {
         let server = common::start(db, "rrule-attack", &[]);
         let alice = server.token("alice");
-        let (status, task) = create(
+        let (status, task) = common::create_task(
             &server,
+            "alice",
             &alice,
             &json!({"title": "daily", "due_datetime": "2099-01-05T09:00:00Z", "rrule": "FREQ=DAILY"}),
         );
@@ -123,8 +120,9 @@ fn the_attack_rule_is_refused_at_once_on_create_and_update() {
         let mut slowest = Duration::ZERO;
         for _ in 0..5 {
             let t = Instant::now();
-            let (status, body) = create(
+            let (status, body) = common::create_task(
                 &server,
+                "alice",
                 &alice,
                 &json!({"title": "attack", "due_datetime": "2099-01-05T09:00:00Z", "rrule": rule}),
             );
@@ -189,15 +187,17 @@ fn the_limits_are_exact_and_a_task_at_them_is_created_and_completed() {
         let server = common::start(db, "rrule-limits", &[]);
         let alice = server.token("alice");
         // One more time a day, or one more BYSETPOS value, is refused.
-        let (status, body) = create(
+        let (status, body) = common::create_task(
             &server,
+            "alice",
             &alice,
             &json!({"title": "t", "due_datetime": "2099-01-05T09:00:00Z",
                     "rrule": format!("FREQ=DAILY;{QUARTERS};BYSECOND=0,30")}),
         );
         assert_too_complex(status, &body, "192 times a day");
-        let (status, body) = create(
+        let (status, body) = common::create_task(
             &server,
+            "alice",
             &alice,
             &json!({"title": "t", "due_datetime": "2099-01-05T09:00:00Z",
                     "rrule": format!("FREQ=YEARLY;BYDAY=MO;BYSETPOS=32,{}", setpos.join(","))}),
@@ -208,8 +208,9 @@ fn the_limits_are_exact_and_a_task_at_them_is_created_and_completed() {
         let started = Instant::now();
         for rule in &at_limit {
             let t = Instant::now();
-            let (status, task) = create(
+            let (status, task) = common::create_task(
                 &server,
+                "alice",
                 &alice,
                 &json!({"title": "dense", "due_datetime": "2099-01-05T09:00:00Z",
                         "timezone": "Europe/Berlin", "rrule": rule}),
