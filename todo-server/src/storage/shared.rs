@@ -643,6 +643,20 @@ macro_rules! sql_store {
             }
         }
 
+        impl $Tx {
+            /// A quota count of the user's rows (`sql` counts by `user_id = $1`), after the
+            /// user's quota lock, so that the count and the insert after it are not raced.
+            async fn count_owned(&mut self, sql: &'static str, user: &UserId) -> Result<u64, StoreError> {
+                lock_user_quota(self.conn()?, user).await?;
+                let n: i64 = sqlx::query_scalar(sql)
+                    .bind(user.as_str())
+                    .fetch_one(self.conn()?)
+                    .await
+                    .map_err(map_err)?;
+                Ok(rows::to_u64(n))
+            }
+        }
+
         impl StoreTx for $Tx {
             async fn task(
                 &mut self,
@@ -1025,23 +1039,13 @@ macro_rules! sql_store {
             }
 
             async fn count_tasks(&mut self, user: &UserId) -> Result<u64, StoreError> {
-                lock_user_quota(self.conn()?, user).await?;
-                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE user_id = $1")
-                    .bind(user.as_str())
-                    .fetch_one(self.conn()?)
+                self.count_owned("SELECT COUNT(*) FROM tasks WHERE user_id = $1", user)
                     .await
-                    .map_err(map_err)?;
-                Ok(rows::to_u64(n))
             }
 
             async fn count_tags(&mut self, user: &UserId) -> Result<u64, StoreError> {
-                lock_user_quota(self.conn()?, user).await?;
-                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tags WHERE user_id = $1")
-                    .bind(user.as_str())
-                    .fetch_one(self.conn()?)
+                self.count_owned("SELECT COUNT(*) FROM tags WHERE user_id = $1", user)
                     .await
-                    .map_err(map_err)?;
-                Ok(rows::to_u64(n))
             }
 
             async fn prune_reminders(
