@@ -28,33 +28,17 @@ pub struct Encoded {
 /// that breaks the contract or cannot be serialized ([`RejectReason::Unencodable`]), one whose
 /// encoding is longer than `max_bytes` ([`RejectReason::TooLarge`]).
 pub fn encode_batch(batch: &[OutboxEntry], max_bytes: usize) -> Result<Vec<Encoded>, PublishError> {
-    let mut out = Vec::with_capacity(batch.len());
-    let mut refused = Vec::new();
-    for entry in batch {
-        let envelope = match EventEnvelope::from_domain(&entry.event) {
-            Ok(e) => e,
-            Err(e) => {
-                refused.push(unencodable(entry.seq, &e));
-                continue;
-            }
-        };
-        match crate::codec::encode(&envelope) {
-            Ok(payload) if payload.len() > max_bytes => {
-                refused.push(too_large(entry.seq, payload.len(), max_bytes));
-            }
-            Ok(payload) => out.push(Encoded {
-                seq: entry.seq,
-                envelope,
-                payload,
-            }),
-            Err(e) => refused.push(unencodable(entry.seq, &e)),
-        }
-    }
-    if refused.is_empty() {
-        Ok(out)
-    } else {
-        Err(PublishError::Rejected(refused))
-    }
+    let checked = check_batch(batch, max_bytes, |envelope| {
+        crate::codec::encode(envelope).map(|payload| (payload.len(), payload))
+    })?;
+    Ok(checked
+        .into_iter()
+        .map(|(seq, envelope, payload)| Encoded {
+            seq,
+            envelope,
+            payload,
+        })
+        .collect())
 }
 
 /// The envelopes of a batch, in order, with the checks of [`encode_batch`] but without keeping
@@ -68,6 +52,24 @@ pub fn checked_envelopes(
     batch: &[OutboxEntry],
     max_bytes: usize,
 ) -> Result<Vec<(u64, EventEnvelope)>, PublishError> {
+    let checked = check_batch(batch, max_bytes, |envelope| {
+        let mut counter = Counter(0);
+        serde_json::to_writer(&mut counter, envelope).map(|()| (counter.0, ()))
+    })?;
+    Ok(checked
+        .into_iter()
+        .map(|(seq, envelope, ())| (seq, envelope))
+        .collect())
+}
+
+/// The checks both share: each entry's envelope, `encode`d into (its length, what to keep);
+/// every entry that breaks the contract, cannot be encoded or is longer than `max_bytes` is
+/// named in one [`PublishError::Rejected`].
+fn check_batch<T, E: std::fmt::Display>(
+    batch: &[OutboxEntry],
+    max_bytes: usize,
+    mut encode: impl FnMut(&EventEnvelope) -> Result<(usize, T), E>,
+) -> Result<Vec<(u64, EventEnvelope, T)>, PublishError> {
     let mut out = Vec::with_capacity(batch.len());
     let mut refused = Vec::new();
     for entry in batch {
@@ -78,12 +80,9 @@ pub fn checked_envelopes(
                 continue;
             }
         };
-        let mut counter = Counter(0);
-        match serde_json::to_writer(&mut counter, &envelope) {
-            Ok(()) if counter.0 > max_bytes => {
-                refused.push(too_large(entry.seq, counter.0, max_bytes));
-            }
-            Ok(()) => out.push((entry.seq, envelope)),
+        match encode(&envelope) {
+            Ok((len, _)) if len > max_bytes => refused.push(too_large(entry.seq, len, max_bytes)),
+            Ok((_, kept)) => out.push((entry.seq, envelope, kept)),
             Err(e) => refused.push(unencodable(entry.seq, &e)),
         }
     }
