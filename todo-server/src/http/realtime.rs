@@ -102,7 +102,12 @@ impl Channel {
 
     /// The channel an event is pushed on, if any (activity-log events are not pushed).
     pub fn of(event: &EventEnvelope) -> Option<Channel> {
-        let topics = event.topics();
+        Channel::of_type(event.event_type())
+    }
+
+    /// The channel events of this type are pushed on, if any.
+    pub fn of_type(event_type: todo_events::EventType) -> Option<Channel> {
+        let topics = event_type.topics();
         if topics.contains(&Topic::TaskUpdates) {
             Some(Channel::TaskUpdates)
         } else if topics.contains(&Topic::Reminders) {
@@ -627,11 +632,8 @@ impl Replayer {
 /// Whether an outbox event is pushed to real-time clients (by its type alone: counting the
 /// missed ones needs no message built).
 fn pushed(entry: &OutboxEntry) -> bool {
-    todo_events::EventType::parse(entry.event.payload.event_type()).is_ok_and(|t| {
-        t.topics()
-            .iter()
-            .any(|topic| matches!(topic, Topic::TaskUpdates | Topic::Reminders))
-    })
+    todo_events::EventType::parse(entry.event.payload.event_type())
+        .is_ok_and(|t| Channel::of_type(t).is_some())
 }
 
 /// Whether a client resuming after `since` can be replayed to: `Some(resync)` when `since` is
