@@ -1160,7 +1160,7 @@ pub async fn query_vectors<S: Store>(store: S) {
     );
 }
 
-fn service<S: Store>(store: S) -> TaskService<S, ManualClock, SequentialIds> {
+fn service<S: Store>(store: S) -> TaskService<S> {
     TaskService::new(store, ManualClock::new(t0()), SequentialIds::new())
 }
 
@@ -1263,10 +1263,7 @@ pub async fn service_concurrent_completion_creates_one_instance<S: Store>(store:
 
 /// A daily recurring task of `user` (the subject of the concurrent-completion checks, here and
 /// in the SQL adapters' tests with truly parallel tasks); its id.
-pub async fn create_daily_standup<S: Store, C: crate::ports::Clock, I: crate::ports::IdSource>(
-    svc: &TaskService<S, C, I>,
-    user: &UserId,
-) -> TaskId {
+pub async fn create_daily_standup<S: Store>(svc: &TaskService<S>, user: &UserId) -> TaskId {
     svc.create_task(
         user,
         &CreateTaskInput {
@@ -1284,10 +1281,7 @@ pub async fn create_daily_standup<S: Store, C: crate::ports::Clock, I: crate::po
 
 /// After any number of completions of [`create_daily_standup`]'s task: exactly one next
 /// instance and one `task-completed` event.
-pub async fn assert_completed_once<S: Store, C: crate::ports::Clock, I: crate::ports::IdSource>(
-    svc: &TaskService<S, C, I>,
-    user: &UserId,
-) {
+pub async fn assert_completed_once<S: Store>(svc: &TaskService<S>, user: &UserId) {
     let all = svc
         .store()
         .list_tasks(user, &TaskQuery::default())

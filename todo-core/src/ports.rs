@@ -36,6 +36,14 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// A shared clock reads the clock it shares (a test keeps an `Arc<ManualClock>` to move the
+/// time of the service it handed a clone to).
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> DateTime<Utc> {
+        (**self).now()
+    }
+}
+
 /// A source of fresh event ids (UUIDs). The server uses random v4 UUIDs; tests use a sequence.
 pub trait IdSource: Send + Sync {
     /// A new, never-before-returned event id.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -39,14 +40,24 @@ pub struct TaskView {
     pub reminder: Option<Reminder>,
 }
 
-/// The task service, generic over its ports.
-#[derive(Debug, Clone)]
-pub struct TaskService<S, C, I> {
+/// The task service, generic over its store; the clock and the id source are shared trait
+/// objects.
+#[derive(Clone)]
+pub struct TaskService<S> {
     store: S,
-    clock: C,
-    ids: I,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
     /// The per-user limits ([`crate::quota`]).
     quotas: Quotas,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for TaskService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskService")
+            .field("store", &self.store)
+            .field("quotas", &self.quotas)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The fields of a task as JSON values, for activity entries and change events. Identity and
@@ -171,17 +182,17 @@ fn patched(old: &Task, patch: &TaskPatch) -> Result<Task, Error> {
 }
 
 /// A unit of work with the things every mutation records: who, when, fresh event ids.
-struct Unit<'a, T, I> {
+struct Unit<'a, T> {
     tx: T,
     user: &'a UserId,
     now: DateTime<Utc>,
-    ids: &'a I,
+    ids: &'a dyn IdSource,
     quotas: Quotas,
     /// Recurrence answers computed before the unit began ([`Forecast`]).
     forecast: Forecast,
 }
 
-impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
+impl<T: StoreTx> Unit<'_, T> {
     async fn emit(&mut self, payload: EventPayload) -> Result<(), Error> {
         let event = DomainEvent {
             id: self.ids.event_id(),
@@ -600,13 +611,13 @@ impl<T: StoreTx, I: IdSource> Unit<'_, T, I> {
     }
 }
 
-impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
+impl<S: Store> TaskService<S> {
     /// A service over a store, a clock and an id source.
-    pub fn new(store: S, clock: C, ids: I) -> Self {
+    pub fn new(store: S, clock: impl Clock + 'static, ids: impl IdSource + 'static) -> Self {
         TaskService {
             store,
-            clock,
-            ids,
+            clock: Arc::new(clock),
+            ids: Arc::new(ids),
             quotas: Quotas::default(),
         }
     }
@@ -629,16 +640,16 @@ impl<S: Store, C: Clock, I: IdSource> TaskService<S, C, I> {
     }
 
     /// The clock.
-    pub fn clock(&self) -> &C {
-        &self.clock
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
     }
 
-    async fn unit<'a>(&'a self, user: &'a UserId) -> Result<Unit<'a, S::Tx, I>, Error> {
+    async fn unit<'a>(&'a self, user: &'a UserId) -> Result<Unit<'a, S::Tx>, Error> {
         Ok(Unit {
             tx: self.store.begin().await?,
             user,
             now: crate::model::normalize_instant(self.clock.now()),
-            ids: &self.ids,
+            ids: &*self.ids,
             quotas: self.quotas,
             forecast: Forecast::default(),
         })

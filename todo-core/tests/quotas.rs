@@ -15,7 +15,7 @@ use todo_core::query::ActivityQuery;
 use todo_core::quota::{QuotaKind, Quotas};
 use todo_core::service::TaskService;
 
-type Svc = TaskService<MemoryStore, ManualClock, SequentialIds>;
+type Svc = TaskService<MemoryStore>;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2030, 1, 1, 9, 0, 0).unwrap()

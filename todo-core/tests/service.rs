@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures_executor::block_on;
 use todo_core::error::{Error, ErrorCode};
@@ -16,18 +18,21 @@ use todo_core::ports::{ManualClock, SequentialIds, Store};
 use todo_core::query::{ActivityQuery, Limit, TaskQuery};
 use todo_core::service::TaskService;
 
-type Svc = TaskService<MemoryStore, ManualClock, SequentialIds>;
+type Svc = TaskService<MemoryStore>;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2030, 1, 1, 9, 0, 0).unwrap()
 }
 
 fn svc() -> Svc {
-    TaskService::new(
-        MemoryStore::new(),
-        ManualClock::new(now()),
-        SequentialIds::new(),
-    )
+    svc_with_clock().0
+}
+
+/// A service and its clock, to move the time.
+fn svc_with_clock() -> (Svc, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(now()));
+    let s = TaskService::new(MemoryStore::new(), clock.clone(), SequentialIds::new());
+    (s, clock)
 }
 
 fn alice() -> UserId {
@@ -407,7 +412,7 @@ fn reminders_set_replace_cancel_and_carry_over() {
 
 #[test]
 fn a_reminder_fires_once() {
-    let s = svc();
+    let (s, clock) = svc_with_clock();
     let t = create(
         &s,
         serde_json::json!({"title": "x", "due_datetime": "2030-01-02T09:00:00Z"}),
@@ -426,7 +431,7 @@ fn a_reminder_fires_once() {
         !block_on(s.fire_reminder(&alice(), r.id)).unwrap(),
         "not before its time"
     );
-    s.clock().set(r.reminder_time);
+    clock.set(r.reminder_time);
     assert!(block_on(s.fire_reminder(&alice(), r.id)).unwrap());
     assert!(!block_on(s.fire_reminder(&alice(), r.id)).unwrap(), "once");
     let fired: Vec<_> = block_on(s.store().undelivered_events(100))
@@ -541,8 +546,8 @@ fn delete_is_recorded_and_second_delete_is_not_found() {
 
 #[test]
 fn every_event_has_a_fresh_id_and_the_clock_time() {
-    let s = svc();
-    s.clock().advance(Duration::minutes(5));
+    let (s, clock) = svc_with_clock();
+    clock.advance(Duration::minutes(5));
     create(&s, serde_json::json!({"title": "a"})).unwrap();
     create(&s, serde_json::json!({"title": "b"})).unwrap();
     let out = block_on(s.store().undelivered_events(100)).unwrap();
@@ -599,7 +604,7 @@ fn a_deleted_next_instance_is_never_recreated() {
 
 /// Another service completes `task` in the shared store, without creating its next instance.
 fn complete_elsewhere<S: Store>(
-    s: &todo_core::service::TaskService<S, ManualClock, SequentialIds>,
+    s: &todo_core::service::TaskService<S>,
     task: &todo_core::model::Task,
 ) {
     use todo_core::ports::StoreTx;
@@ -753,7 +758,7 @@ fn a_consumed_activity_log_event_is_written_once_and_own_events_never() {
 
 #[test]
 fn a_reminder_the_user_cancelled_is_not_carried_over_but_a_sent_one_is() {
-    let s = svc();
+    let (s, clock) = svc_with_clock();
     let mk = |s: &Svc| {
         create(
             s,
@@ -766,7 +771,7 @@ fn a_reminder_the_user_cancelled_is_not_carried_over_but_a_sent_one_is() {
     // Sent, then the user set another and cancelled it: nothing carries over.
     let a = mk(&s);
     let r = set_reminder(&s, a, "2030-01-02T10:00:00Z", Some("custom")).unwrap();
-    s.clock().set(r.reminder_time);
+    clock.set(r.reminder_time);
     assert!(block_on(s.fire_reminder(&alice(), r.id)).unwrap());
     set_reminder(&s, a, "2030-01-03T08:00:00Z", None).unwrap();
     block_on(s.cancel_reminder(&alice(), a)).unwrap();
@@ -776,7 +781,7 @@ fn a_reminder_the_user_cancelled_is_not_carried_over_but_a_sent_one_is() {
     // Sent and nothing after it: it carries over (23 h before the due time).
     let b = mk(&s);
     let r = set_reminder(&s, b, "2030-01-02T10:00:00Z", Some("custom")).unwrap();
-    s.clock().set(r.reminder_time);
+    clock.set(r.reminder_time);
     assert!(block_on(s.fire_reminder(&alice(), r.id)).unwrap());
     let done = block_on(s.set_completed(&alice(), b, Some(true))).unwrap();
     let next = block_on(s.get_task(&alice(), done.task.next_task_id.unwrap())).unwrap();

@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use futures_executor::block_on;
@@ -18,11 +19,8 @@ use todo_events::{EventEnvelope, EventType, decode, encode};
 #[test]
 fn events_of_a_full_session_are_valid_on_the_wire() {
     let now = Utc.with_ymd_and_hms(2030, 1, 1, 9, 0, 0).unwrap();
-    let s = TaskService::new(
-        MemoryStore::new(),
-        ManualClock::new(now),
-        SequentialIds::new(),
-    );
+    let clock = Arc::new(ManualClock::new(now));
+    let s = TaskService::new(MemoryStore::new(), clock.clone(), SequentialIds::new());
     let u = UserId::parse("user-123").unwrap();
     let work = block_on(s.create_tag(
         &u,
@@ -57,7 +55,7 @@ fn events_of_a_full_session_are_valid_on_the_wire() {
         serde_json::from_value(serde_json::json!({"priority": "Medium", "description": null}))
             .unwrap();
     block_on(s.update_task(&u, t.task.id, &patch)).unwrap();
-    s.clock().set(r.reminder_time);
+    clock.set(r.reminder_time);
     assert!(block_on(s.fire_reminder(&u, r.id)).unwrap());
     block_on(s.set_completed(&u, t.task.id, Some(true))).unwrap();
     block_on(s.set_completed(&u, standup.task.id, Some(true))).unwrap();

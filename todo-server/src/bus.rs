@@ -576,7 +576,7 @@ mod tests {
     async fn outbox_of(
         n: usize,
         description: impl Fn(usize) -> Option<String>,
-    ) -> TaskService<MemoryStore, ManualClock, SequentialIds> {
+    ) -> TaskService<MemoryStore> {
         let svc = TaskService::new(
             MemoryStore::new(),
             ManualClock::new(Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()),

@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use todo_core::error::Error;
-use todo_core::ports::{Clock, IdSource, NewActivity, Store};
+use todo_core::ports::{NewActivity, Store};
 use todo_core::service::TaskService;
 use todo_events::{EventData, EventEnvelope, EventHandler, HandlerError};
 
@@ -37,9 +37,9 @@ fn handler_error(e: Error) -> HandlerError {
 }
 
 /// Applies `task-completed` events: [`RECURRING_TASK_CREATOR`].
-pub struct RecurringTaskCreator<S: Store, C: Clock, I: IdSource>(pub Arc<TaskService<S, C, I>>);
+pub struct RecurringTaskCreator<S: Store>(pub Arc<TaskService<S>>);
 
-impl<S: Store, C: Clock, I: IdSource> EventHandler for RecurringTaskCreator<S, C, I> {
+impl<S: Store> EventHandler for RecurringTaskCreator<S> {
     fn handle(
         &self,
         event: &EventEnvelope,
@@ -64,9 +64,9 @@ impl<S: Store, C: Clock, I: IdSource> EventHandler for RecurringTaskCreator<S, C
 }
 
 /// Applies `activity-log-created` events: [`ACTIVITY_LOG_WRITER`].
-pub struct ActivityLogWriter<S: Store, C: Clock, I: IdSource>(pub Arc<TaskService<S, C, I>>);
+pub struct ActivityLogWriter<S: Store>(pub Arc<TaskService<S>>);
 
-impl<S: Store, C: Clock, I: IdSource> EventHandler for ActivityLogWriter<S, C, I> {
+impl<S: Store> EventHandler for ActivityLogWriter<S> {
     fn handle(
         &self,
         event: &EventEnvelope,

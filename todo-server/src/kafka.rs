@@ -14,9 +14,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{IntCounterVec, Opts};
 use todo_core::error::{PublishError, Rejection};
-use todo_core::ports::{
-    Clock, DEFAULT_MAX_EVENT_BYTES, EventPublisher, IdSource, OutboxEntry, Store,
-};
+use todo_core::ports::{DEFAULT_MAX_EVENT_BYTES, EventPublisher, OutboxEntry, Store};
 use todo_core::service::TaskService;
 use todo_events::Topic;
 use todo_events::kafka::{
@@ -228,16 +226,14 @@ pub struct Consumers {
 ///
 /// # Errors
 /// A consumer cannot be created (bad configuration).
-pub fn spawn_consumers<S, C, I, F>(
+pub fn spawn_consumers<S, F>(
     settings: &KafkaSettings,
-    service: &Arc<TaskService<S, C, I>>,
+    service: &Arc<TaskService<S>>,
     bus: &EventBus,
     shutdown: impl Fn() -> F,
 ) -> Result<Consumers, KafkaError>
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
     let cfg = kafka_config(settings);

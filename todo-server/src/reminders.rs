@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use todo_core::ids::{ReminderId, TaskId, UserId};
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::Store;
 use todo_core::service::TaskService;
 use todo_events::dapr::DaprJobs;
 use todo_events::dapr::jobs::ReminderJob;
@@ -45,16 +45,14 @@ const CONCURRENCY: usize = 16;
 /// then fires only what the jobs missed: a job lost, or a reminder older than the sidecar).
 /// `wake` makes it read the pending reminders again now (after a request that may have set,
 /// moved or cancelled one).
-pub async fn run_scheduler<S, C, I>(
-    service: Arc<TaskService<S, C, I>>,
+pub async fn run_scheduler<S>(
+    service: Arc<TaskService<S>>,
     bus: EventBus,
     wake: Arc<Notify>,
     grace: Duration,
     shutdown: impl std::future::Future<Output = ()>,
 ) where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -74,15 +72,13 @@ pub async fn run_scheduler<S, C, I>(
 }
 
 /// Fires what is due; the pause until the next reminder (at most [`RESCAN`]).
-async fn pass<S, C, I>(
-    service: &Arc<TaskService<S, C, I>>,
+async fn pass<S>(
+    service: &Arc<TaskService<S>>,
     bus: &EventBus,
     grace: Duration,
 ) -> Result<Duration, todo_core::error::StoreError>
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     loop {
         // What is due for this scheduler: the reminders `grace` late.
@@ -141,21 +137,21 @@ fn joined(result: Result<bool, tokio::task::JoinError>) -> bool {
 /// of a task, the task's job is scheduled at its pending reminder's time, or deleted when it
 /// has none (cancelled, fired, task completed or deleted). Idempotent: it reads the task's
 /// reminder as it is now, so a redelivered or late event changes nothing wrong.
-pub struct ReminderJobSync<S: Store, C: Clock, I: IdSource> {
+pub struct ReminderJobSync<S: Store> {
     /// The use cases (to read the task's pending reminder).
-    pub service: Arc<TaskService<S, C, I>>,
+    pub service: Arc<TaskService<S>>,
     /// The Jobs API.
     pub jobs: DaprJobs,
 }
 
-impl<S: Store, C: Clock, I: IdSource> ReminderJobSync<S, C, I> {
+impl<S: Store> ReminderJobSync<S> {
     /// Schedules or deletes the task's job.
     ///
     /// # Errors
     /// The database or the sidecar failed (retry).
     pub async fn sync(&self, user: &UserId, task: TaskId) -> Result<(), HandlerError> {
         let retry = |e: &dyn std::fmt::Display| HandlerError::Retryable(e.to_string());
-        let pending = |service: Arc<TaskService<S, C, I>>| async move {
+        let pending = |service: Arc<TaskService<S>>| async move {
             service
                 .store()
                 .pending_reminders(user, &[task])
@@ -195,7 +191,7 @@ impl<S: Store, C: Clock, I: IdSource> ReminderJobSync<S, C, I> {
     }
 }
 
-impl<S: Store, C: Clock, I: IdSource> EventHandler for ReminderJobSync<S, C, I> {
+impl<S: Store> EventHandler for ReminderJobSync<S> {
     async fn handle(&self, event: &EventEnvelope) -> Result<(), HandlerError> {
         match &event.data {
             EventData::ActivityLogCreated(a) => match a.task_id {

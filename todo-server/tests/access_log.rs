@@ -18,15 +18,16 @@ use todo_core::service::TaskService;
 use todo_server::http::{AppState, AuthConfig, Metrics, router};
 
 fn app_limited(rate_limit: u32) -> TestApp<MemoryStore> {
+    let clock = Arc::new(ManualClock::new(t0()));
     let service = Arc::new(TaskService::new(
         MemoryStore::new(),
-        ManualClock::new(t0()),
+        Arc::clone(&clock),
         SequentialIds::new(),
     ));
     let state = AppState::new(Arc::clone(&service), AuthConfig::new(SECRET.to_vec()))
         .with_metrics(Metrics::new())
         .with_rate_limit(rate_limit);
-    TestApp::in_process(router(state), service)
+    TestApp::in_process(router(state), service, clock)
 }
 
 /// A writer that collects what the subscriber writes.

@@ -162,7 +162,7 @@ async fn list_newest_first() {
         )
         .await
         .ok(200);
-        app.service().clock().advance(Duration::minutes(1));
+        app.clock().advance(Duration::minutes(1));
     }
     req(
         &app,
@@ -265,9 +265,9 @@ async fn expired_documents_are_gone() {
     let app = app();
     let r = req(&app, "PUT", C1, A, None, Some(&doc(1))).await;
     let e1 = etag(&r);
-    app.service().clock().advance(Duration::days(89));
+    app.clock().advance(Duration::days(89));
     req(&app, "GET", C1, A, None, None).await.ok(200);
-    app.service().clock().advance(Duration::days(2));
+    app.clock().advance(Duration::days(2));
     req(&app, "GET", C1, A, None, None)
         .await
         .assert_error(404, "NOT_FOUND");

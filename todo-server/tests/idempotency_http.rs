@@ -337,7 +337,7 @@ async fn a_retry_while_the_first_runs_gets_409_until_the_lock_timeout() {
         UserId::parse("alice").unwrap(),
         IdempotencyKey::parse("k").unwrap(),
     );
-    let now = app.service().clock().now();
+    let now = app.clock().now();
     let claim = app
         .service()
         .store()
@@ -357,8 +357,7 @@ async fn a_retry_while_the_first_runs_gets_409_until_the_lock_timeout() {
     assert_eq!(task_count(&app, "alice").await, 0);
 
     // The process that held it died: after the lock timeout a retry takes the key over.
-    app.service()
-        .clock()
+    app.clock()
         .advance(IDEMPOTENCY_LOCK_TIMEOUT + chrono::Duration::seconds(1));
     let taken = post(&app, "alice", path, Some("k"), &body).await;
     assert_eq!(taken.status, 201);
@@ -371,7 +370,7 @@ async fn a_key_is_kept_for_the_ttl() {
     let path = "/api/v1/alice/tasks";
     let body = json!({"title": "daily"});
     post(&app, "alice", path, Some("k"), &body).await;
-    let clock = app.service().clock();
+    let clock = app.clock();
     clock.advance(DEFAULT_IDEMPOTENCY_TTL - chrono::Duration::seconds(1));
     assert!(post(&app, "alice", path, Some("k"), &body).await.replayed());
     clock.advance(chrono::Duration::seconds(2));

@@ -29,15 +29,16 @@ fn app_on<S: Store + ConversationStore + todo_core::ports::IdempotencyStore + 's
     rate_limit: u32,
     metrics: Metrics,
 ) -> TestApp<S> {
+    let clock = Arc::new(ManualClock::new(t0()));
     let service = Arc::new(TaskService::new(
         store,
-        ManualClock::new(t0()),
+        Arc::clone(&clock),
         SequentialIds::new(),
     ));
     let state = AppState::new(Arc::clone(&service), AuthConfig::new(SECRET.to_vec()))
         .with_metrics(metrics)
         .with_rate_limit(rate_limit);
-    TestApp::in_process(router(state), service)
+    TestApp::in_process(router(state), service, clock)
 }
 
 fn app_limited(rate_limit: u32) -> TestApp<MemoryStore> {

@@ -35,7 +35,7 @@ const WAIT: Duration = Duration::from_secs(3);
 /// How long a test listens for a message that must not come.
 const QUIET: Duration = Duration::from_millis(300);
 
-type Service = TaskService<MemoryStore, SystemClock, RandomIds>;
+type Service = TaskService<MemoryStore>;
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The app on a free port, its relay delivering into the bus every few milliseconds.
@@ -53,10 +53,7 @@ impl App {
     }
 
     async fn start_with(
-        setup: impl FnOnce(
-            AppState<MemoryStore, SystemClock, RandomIds>,
-            EventBus,
-        ) -> AppState<MemoryStore, SystemClock, RandomIds>,
+        setup: impl FnOnce(AppState<MemoryStore>, EventBus) -> AppState<MemoryStore>,
     ) -> App {
         let store = MemoryStore::new();
         let service = Arc::new(TaskService::new(store.clone(), SystemClock, RandomIds));

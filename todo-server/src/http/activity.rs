@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::Store;
 use todo_core::query::ActivityQuery;
 
 use super::AppState;
@@ -27,9 +27,9 @@ use super::openapi::PageQuery;
     ),
     security(("bearer" = []))
 )]
-pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn list<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     query: QueryPairs,
 ) -> Result<Json<ActivityListDto>, ApiError> {
     let q = ActivityQuery::from_pairs(query.iter())

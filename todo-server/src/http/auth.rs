@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use todo_core::ids::UserId;
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::Store;
 
 use super::AppState;
 use super::error::ApiError;
@@ -147,17 +147,15 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token)
 }
 
-impl<S, C, I> FromRequestParts<AppState<S, C, I>> for AuthUser
+impl<S> FromRequestParts<AppState<S>> for AuthUser
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState<S, C, I>,
+        state: &AppState<S>,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
         let user = state.auth.verify(token).map_err(|e| match e {

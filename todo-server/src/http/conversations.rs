@@ -25,8 +25,7 @@ use todo_core::error::{Error, ErrorCode, FieldError, StoreError};
 use todo_core::ids::{ConversationId, UserId};
 use todo_core::model::format_instant;
 use todo_core::ports::{
-    Clock, ConversationStore, DeleteOutcome, IdSource, MAX_CONVERSATION_BYTES, PutOutcome, Store,
-    StoredDoc,
+    ConversationStore, DeleteOutcome, MAX_CONVERSATION_BYTES, PutOutcome, Store, StoredDoc,
 };
 use todo_core::quota::put_conversation_within;
 use todo_events::dapr::DaprConversations;
@@ -167,15 +166,13 @@ fn unprocessable(message: &str) -> ApiError {
     ),
     security(("bearer" = []))
 )]
-pub async fn get_one<S, C, I>(
+pub async fn get_one<S>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
 ) -> Result<Response>
 where
     S: Store + ConversationStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let id = ids.conversation_id()?;
     let now = st.service.clock().now();
@@ -216,16 +213,14 @@ where
     ),
     security(("bearer" = []))
 )]
-pub async fn put<S, C, I>(
+pub async fn put<S>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
     req: Request,
 ) -> Result<Response>
 where
     S: Store + ConversationStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let id = ids.conversation_id()?;
     let tag = if_match(req.headers())?;
@@ -291,16 +286,14 @@ where
     ),
     security(("bearer" = []))
 )]
-pub async fn remove<S, C, I>(
+pub async fn remove<S>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
     headers: HeaderMap,
 ) -> Result<StatusCode>
 where
     S: Store + ConversationStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let id = ids.conversation_id()?;
     let tag = if_match(&headers)?;
@@ -331,14 +324,12 @@ where
     ),
     security(("bearer" = []))
 )]
-pub async fn list<S, C, I>(
+pub async fn list<S>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
 ) -> Result<Json<ConversationListDto>>
 where
     S: Store + ConversationStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let now = st.service.clock().now();
     let list = st
@@ -365,7 +356,7 @@ pub enum Conversations<'a, S> {
     Dapr(&'a DaprConversations),
 }
 
-impl<S: Store, C: Clock, I: IdSource> AppState<S, C, I> {
+impl<S: Store> AppState<S> {
     /// The conversation store in use.
     pub fn conversations(&self) -> Conversations<'_, S> {
         match &self.dapr {

@@ -10,7 +10,7 @@ use axum::Extension;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::Store;
 use todo_events::dapr::jobs::ReminderJob;
 use todo_events::dapr::subscription::{DeliveryAnswer, DeliveryStatus, event_of_delivery};
 use todo_events::{EventHandler, Topic};
@@ -35,8 +35,8 @@ pub type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
 /// `APP_API_TOKEN`, a call carrying it in `dapr-api-token`; without, a call from the loopback
 /// interface (the sidecar shares the pod's network), so that these routes, served on the API's
 /// port, cannot be called from outside to fire reminders or forge events.
-fn inbound<'a, S, C, I>(
-    st: &'a AppState<S, C, I>,
+fn inbound<'a, S>(
+    st: &'a AppState<S>,
     headers: &HeaderMap,
     peer: &Peer,
 ) -> Result<&'a DaprInbound> {
@@ -71,8 +71,8 @@ fn same_secret(given: &[u8], want: &[u8]) -> bool {
 }
 
 /// `GET /dapr/subscribe`: the programmatic subscriptions.
-pub async fn subscribe<S, C, I>(
-    State(st): State<AppState<S, C, I>>,
+pub async fn subscribe<S>(
+    State(st): State<AppState<S>>,
     peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response> {
@@ -81,8 +81,8 @@ pub async fn subscribe<S, C, I>(
 
 /// `POST /dapr/events/{topic}`: one CloudEvents delivery, handled by the topic's consumer.
 /// Always 200 with the answer for Dapr (`SUCCESS`, `RETRY`, `DROP`) for a subscribed topic.
-pub async fn deliver<S, C, I>(
-    State(st): State<AppState<S, C, I>>,
+pub async fn deliver<S>(
+    State(st): State<AppState<S>>,
     Path(topic): Path<String>,
     peer: Peer,
     headers: HeaderMap,
@@ -90,8 +90,6 @@ pub async fn deliver<S, C, I>(
 ) -> Result<Response>
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let dapr = inbound(&st, &headers, &peer)?;
     let topic = Topic::parse(&topic)
@@ -149,8 +147,8 @@ where
 /// pending any more, e.g. cancelled or fired by another replica, is left alone). 200 when done;
 /// an error status (e.g. 503 while the database is unavailable) makes Dapr call again; 400 for
 /// a job that is not one of this server's reminders.
-pub async fn job<S, C, I>(
-    State(st): State<AppState<S, C, I>>,
+pub async fn job<S>(
+    State(st): State<AppState<S>>,
     Path(name): Path<String>,
     peer: Peer,
     headers: HeaderMap,
@@ -158,8 +156,6 @@ pub async fn job<S, C, I>(
 ) -> Result<Response>
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let dapr = inbound(&st, &headers, &peer)?;
     if !st.features.reminders {

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use todo_core::error::{Error, StoreError, ValidationErrors};
 use todo_core::model::format_instant;
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::Store;
 
 use super::{AppState, REQUEST_ID_HEADER};
 
@@ -223,8 +223,8 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 /// Middleware: renders every error response in the contract's format with the request id
 /// (from `x-request-id`, set before this runs) and the time of the service clock.
-pub async fn finish_errors<S: Store, C: Clock, I: IdSource>(
-    State(state): State<AppState<S, C, I>>,
+pub async fn finish_errors<S: Store>(
+    State(state): State<AppState<S>>,
     req: Request,
     next: Next,
 ) -> Response {

@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use todo_core::error::{ErrorCode, FieldError};
 use todo_core::ids::{ConversationId, TagId, TaskId};
 use todo_core::input::{InputBody, parse_body};
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::Store;
 
 use super::AppState;
 use super::error::ApiError;
@@ -208,16 +208,14 @@ async fn read_json<T: InputBody>(req: Request, limit: usize) -> Result<Option<T>
 #[derive(Debug, Clone)]
 pub struct JsonBody<T>(pub T);
 
-impl<S, C, I, T> FromRequest<AppState<S, C, I>> for JsonBody<T>
+impl<S, T> FromRequest<AppState<S>> for JsonBody<T>
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
     T: InputBody + Send,
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState<S, C, I>) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState<S>) -> Result<Self, ApiError> {
         if !is_json_content_type(req.headers()) {
             return Err(ApiError::unsupported_media_type());
         }
@@ -235,16 +233,14 @@ where
 #[derive(Debug, Clone)]
 pub struct OptionalJsonBody<T>(pub Option<T>);
 
-impl<S, C, I, T> FromRequest<AppState<S, C, I>> for OptionalJsonBody<T>
+impl<S, T> FromRequest<AppState<S>> for OptionalJsonBody<T>
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
     T: InputBody + Send,
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState<S, C, I>) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &AppState<S>) -> Result<Self, ApiError> {
         Ok(OptionalJsonBody(
             read_json::<T>(req, state.body_limit).await?,
         ))

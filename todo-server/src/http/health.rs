@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::Store;
 
 use super::AppState;
 use super::openapi::{ErrorBody, Liveness, Readiness};
@@ -40,11 +40,9 @@ const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
     ),
     security(())
 )]
-pub async fn readyz<S, C, I>(State(state): State<AppState<S, C, I>>) -> Response
+pub async fn readyz<S>(State(state): State<AppState<S>>) -> Response
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     if let Err(e) = state.service.store().undelivered_events(1).await {
         tracing::warn!(error = %e, "readiness: database check failed");

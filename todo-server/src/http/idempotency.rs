@@ -42,7 +42,7 @@ use sha2::{Digest, Sha256};
 use todo_core::error::{Error, ErrorCode, FieldError};
 use todo_core::ids::UserId;
 use todo_core::ports::{
-    Clock, IdSource, IdempotencyClaim, IdempotencyKey, IdempotencyStore, MAX_IDEMPOTENT_BODY_BYTES,
+    IdempotencyClaim, IdempotencyKey, IdempotencyStore, MAX_IDEMPOTENT_BODY_BYTES,
     RequestFingerprint, Store, StoredResponse,
 };
 use todo_core::service::TaskService;
@@ -167,8 +167,8 @@ fn mismatch() -> Response {
 
 /// The claim on a key while its request runs: released when dropped before it is completed
 /// (the request failed, panicked, or its client went away and the server dropped it).
-struct Claim<S: Store + IdempotencyStore + 'static, C: Clock + 'static, I: IdSource + 'static> {
-    service: Option<Arc<TaskService<S, C, I>>>,
+struct Claim<S: Store + IdempotencyStore + 'static> {
+    service: Option<Arc<TaskService<S>>>,
     user: UserId,
     key: IdempotencyKey,
     /// When the claim was begun: completing or releasing touches only this claim's record,
@@ -176,11 +176,9 @@ struct Claim<S: Store + IdempotencyStore + 'static, C: Clock + 'static, I: IdSou
     claimed_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl<S, C, I> Claim<S, C, I>
+impl<S> Claim<S>
 where
     S: Store + IdempotencyStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     /// Stores the answer; the claim stays armed meanwhile, so that a cancelled store releases
     /// the key (a release never removes a completed record).
@@ -207,8 +205,8 @@ where
     }
 }
 
-async fn release<S: Store + IdempotencyStore, C: Clock, I: IdSource>(
-    service: &TaskService<S, C, I>,
+async fn release<S: Store + IdempotencyStore>(
+    service: &TaskService<S>,
     user: &UserId,
     key: &IdempotencyKey,
     claimed_at: chrono::DateTime<chrono::Utc>,
@@ -223,11 +221,9 @@ async fn release<S: Store + IdempotencyStore, C: Clock, I: IdSource>(
     }
 }
 
-impl<S, C, I> Drop for Claim<S, C, I>
+impl<S> Drop for Claim<S>
 where
     S: Store + IdempotencyStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     fn drop(&mut self) {
         if let Some(service) = self.service.take()
@@ -240,15 +236,9 @@ where
 }
 
 /// Middleware: the idempotency of `POST`s with an `Idempotency-Key` (see the module).
-pub async fn idempotency<S, C, I>(
-    State(state): State<AppState<S, C, I>>,
-    req: Request,
-    next: Next,
-) -> Response
+pub async fn idempotency<S>(State(state): State<AppState<S>>, req: Request, next: Next) -> Response
 where
     S: Store + IdempotencyStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     if req.method() != Method::POST
         || !req.headers().contains_key(IDEMPOTENCY_KEY_HEADER)
@@ -311,11 +301,9 @@ where
 
 /// Runs the request and stores its answer under the claimed key (or releases the key when the
 /// answer asks for a retry).
-async fn run_and_record<S, C, I>(claim: Claim<S, C, I>, next: Next, request: Request) -> Response
+async fn run_and_record<S>(claim: Claim<S>, next: Next, request: Request) -> Response
 where
     S: Store + IdempotencyStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let resp = next.run(request).await;
     if !storable(resp.status()) {

@@ -41,7 +41,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{delete, get, patch, post};
-use todo_core::ports::{Clock, ConversationStore, IdSource, IdempotencyStore, Store};
+use todo_core::ports::{ConversationStore, IdempotencyStore, Store};
 use todo_core::service::TaskService;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
@@ -65,9 +65,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// What every handler needs: the service, the auth configuration and the limits.
-pub struct AppState<S, C, I> {
+pub struct AppState<S> {
     /// The use cases.
-    pub service: Arc<TaskService<S, C, I>>,
+    pub service: Arc<TaskService<S>>,
     /// How tokens are checked.
     pub auth: Arc<AuthConfig>,
     /// The largest accepted request body in bytes (413 above it).
@@ -96,7 +96,7 @@ pub struct AppState<S, C, I> {
 /// The default of [`AppState::request_timeout`]: 30 s.
 pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-impl<S, C, I> Clone for AppState<S, C, I> {
+impl<S> Clone for AppState<S> {
     fn clone(&self) -> Self {
         AppState {
             service: Arc::clone(&self.service),
@@ -114,10 +114,10 @@ impl<S, C, I> Clone for AppState<S, C, I> {
     }
 }
 
-impl<S, C, I> AppState<S, C, I> {
+impl<S> AppState<S> {
     /// A state with the default body limit ([`DEFAULT_BODY_LIMIT`]), fresh metrics and no
     /// rate limit.
-    pub fn new(service: Arc<TaskService<S, C, I>>, auth: AuthConfig) -> Self {
+    pub fn new(service: Arc<TaskService<S>>, auth: AuthConfig) -> Self {
         AppState {
             service,
             auth: Arc::new(auth),
@@ -207,51 +207,40 @@ impl<S, C, I> AppState<S, C, I> {
 }
 
 /// The routes of one user, relative to `/api/v1/{user_id}` (and `/api/{user_id}`).
-fn user_routes<S, C, I>() -> Router<AppState<S, C, I>>
+fn user_routes<S>() -> Router<AppState<S>>
 where
     S: Store + ConversationStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     Router::new()
-        .route(
-            "/tasks",
-            post(tasks::create::<S, C, I>).get(tasks::list::<S, C, I>),
-        )
+        .route("/tasks", post(tasks::create::<S>).get(tasks::list::<S>))
         .route(
             "/tasks/{task_id}",
-            get(tasks::get_one::<S, C, I>)
-                .put(tasks::update::<S, C, I>)
-                .delete(tasks::remove::<S, C, I>),
+            get(tasks::get_one::<S>)
+                .put(tasks::update::<S>)
+                .delete(tasks::remove::<S>),
         )
-        .route(
-            "/tasks/{task_id}/complete",
-            patch(tasks::complete::<S, C, I>),
-        )
-        .route("/tasks/{task_id}/tags", post(tasks::attach_tag::<S, C, I>))
+        .route("/tasks/{task_id}/complete", patch(tasks::complete::<S>))
+        .route("/tasks/{task_id}/tags", post(tasks::attach_tag::<S>))
         .route(
             "/tasks/{task_id}/tags/{tag_id}",
-            delete(tasks::detach_tag::<S, C, I>),
+            delete(tasks::detach_tag::<S>),
         )
         .route(
             "/tasks/{task_id}/reminder",
-            post(tasks::set_reminder::<S, C, I>).delete(tasks::cancel_reminder::<S, C, I>),
+            post(tasks::set_reminder::<S>).delete(tasks::cancel_reminder::<S>),
         )
-        .route(
-            "/tags",
-            get(tags::list::<S, C, I>).post(tags::create::<S, C, I>),
-        )
+        .route("/tags", get(tags::list::<S>).post(tags::create::<S>))
         .route(
             "/tags/{tag_id}",
-            axum::routing::put(tags::update::<S, C, I>).delete(tags::remove::<S, C, I>),
+            axum::routing::put(tags::update::<S>).delete(tags::remove::<S>),
         )
-        .route("/activity-logs", get(activity::list::<S, C, I>))
-        .route("/conversations", get(conversations::list::<S, C, I>))
+        .route("/activity-logs", get(activity::list::<S>))
+        .route("/conversations", get(conversations::list::<S>))
         .route(
             "/conversations/{conversation_id}",
-            get(conversations::get_one::<S, C, I>)
-                .put(conversations::put::<S, C, I>)
-                .delete(conversations::remove::<S, C, I>),
+            get(conversations::get_one::<S>)
+                .put(conversations::put::<S>)
+                .delete(conversations::remove::<S>),
         )
 }
 
@@ -278,25 +267,23 @@ fn valid_request_id(v: &HeaderValue) -> bool {
 /// The routes of the contract under both prefixes (`/api/v1/{user_id}` and `/api/{user_id}`),
 /// without the error and request-id layers: for a caller that merges more routes before
 /// calling [`finish`]. Most callers want [`router`].
-pub fn routes<S, C, I>() -> Router<AppState<S, C, I>>
+pub fn routes<S>() -> Router<AppState<S>>
 where
     S: Store + ConversationStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     Router::new()
-        .route("/dapr/subscribe", get(dapr::subscribe::<S, C, I>))
-        .route("/dapr/events/{topic}", post(dapr::deliver::<S, C, I>))
-        .route("/job/{name}", post(dapr::job::<S, C, I>))
+        .route("/dapr/subscribe", get(dapr::subscribe::<S>))
+        .route("/dapr/events/{topic}", post(dapr::deliver::<S>))
+        .route("/job/{name}", post(dapr::job::<S>))
         .route("/", get(web::index))
         .route("/app/{*file}", get(web::asset))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz::<S, C, I>))
-        .route("/metrics", get(observe::metrics::<S, C, I>))
-        .route("/api/ws/{user_id}", get(realtime::websocket::<S, C, I>))
-        .route("/api/v1/ws/{user_id}", get(realtime::websocket::<S, C, I>))
-        .route("/api/v1/{user_id}/events", get(realtime::events::<S, C, I>))
-        .route("/api/{user_id}/events", get(realtime::events::<S, C, I>))
+        .route("/readyz", get(health::readyz::<S>))
+        .route("/metrics", get(observe::metrics::<S>))
+        .route("/api/ws/{user_id}", get(realtime::websocket::<S>))
+        .route("/api/v1/ws/{user_id}", get(realtime::websocket::<S>))
+        .route("/api/v1/{user_id}/events", get(realtime::events::<S>))
+        .route("/api/{user_id}/events", get(realtime::events::<S>))
         .route(openapi::OPENAPI_PATH, get(openapi::openapi_json))
         .route(openapi::DOCS_PATH, get(openapi::docs_index))
         .route("/docs/", get(openapi::docs_index))
@@ -309,11 +296,9 @@ where
 /// 413, axum's rejections) in the contract's format, `x-request-id` on every response, the
 /// per-user rate limit, metrics and one log line per request ([`observe`]). Layers apply to the
 /// routes present when this is called, so merge every route in first.
-pub fn finish<S, C, I>(routes: Router<AppState<S, C, I>>, state: AppState<S, C, I>) -> Router
+pub fn finish<S>(routes: Router<AppState<S>>, state: AppState<S>) -> Router
 where
     S: Store + IdempotencyStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let name = HeaderName::from_static(REQUEST_ID_HEADER);
     routes
@@ -322,11 +307,11 @@ where
         // `finish_errors` of its own, so that a stored error answer is the rendered one.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            error::finish_errors::<S, C, I>,
+            error::finish_errors::<S>,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            idempotency::idempotency::<S, C, I>,
+            idempotency::idempotency::<S>,
         ))
         // Inside the outer `finish_errors`, which gives its bare 503 the error format; a request
         // with an `Idempotency-Key` that times out still runs to its end and keeps its answer
@@ -337,15 +322,15 @@ where
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            ratelimit::limit::<S, C, I>,
+            ratelimit::limit::<S>,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            error::finish_errors::<S, C, I>,
+            error::finish_errors::<S>,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            observe::observe::<S, C, I>,
+            observe::observe::<S>,
         ))
         .layer(PropagateRequestIdLayer::new(name.clone()))
         .layer(SetRequestIdLayer::new(name, MakeRequestUuid))
@@ -356,11 +341,9 @@ where
 /// The REST API of the contract: every route under `/api/v1/{user_id}` and `/api/{user_id}`,
 /// the error format on every error (also for unknown routes and wrong methods), and
 /// `x-request-id` on every response. Equals `finish(routes(), state)`.
-pub fn router<S, C, I>(state: AppState<S, C, I>) -> Router
+pub fn router<S>(state: AppState<S>) -> Router
 where
     S: Store + ConversationStore + IdempotencyStore + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     finish(routes(), state)
 }

@@ -29,7 +29,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 use todo_core::ids::UserId;
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::Store;
 
 use super::{AppState, REQUEST_ID_HEADER};
 use crate::bus::EventBus;
@@ -147,11 +147,9 @@ impl Metrics {
 }
 
 /// `GET /metrics`: the Prometheus text format (unauthenticated).
-pub async fn metrics<S, C, I>(State(state): State<AppState<S, C, I>>) -> Response
+pub async fn metrics<S>(State(state): State<AppState<S>>) -> Response
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let mut resp = state.metrics.render().into_response();
     resp.headers_mut().insert(
@@ -170,7 +168,7 @@ pub struct VerifiedUser(pub UserId);
 /// The subject of a valid `Authorization: Bearer` token, or else of a valid `?token=` (how
 /// WebSocket and `EventSource` clients send it), if any: so every request of a user, real-time
 /// upgrades included, is rate-limited and logged under that user.
-fn verified_user<S, C, I>(req: &Request, state: &AppState<S, C, I>) -> Option<UserId> {
+fn verified_user<S>(req: &Request, state: &AppState<S>) -> Option<UserId> {
     let token = match req.headers().get(header::AUTHORIZATION) {
         Some(value) => {
             let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
@@ -201,15 +199,9 @@ fn method_label(m: &Method) -> &'static str {
 
 /// Middleware: identifies the user of a valid token ([`VerifiedUser`]), then counts the request
 /// in the metrics and writes its log line once the response is there.
-pub async fn observe<S, C, I>(
-    State(state): State<AppState<S, C, I>>,
-    mut req: Request,
-    next: Next,
-) -> Response
+pub async fn observe<S>(State(state): State<AppState<S>>, mut req: Request, next: Next) -> Response
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let start = Instant::now();
     let method = method_label(req.method());

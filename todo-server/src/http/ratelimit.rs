@@ -25,7 +25,7 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use serde_json::json;
 use todo_core::ids::UserId;
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::Store;
 
 use super::AppState;
 use super::error::ApiError;
@@ -90,15 +90,9 @@ fn rate_limited(limit: u32, wait: Duration) -> Response {
 }
 
 /// Middleware: answers 429 to a user over the limit on `/api/...`; passes everything else.
-pub async fn limit<S, C, I>(
-    State(state): State<AppState<S, C, I>>,
-    req: Request,
-    next: Next,
-) -> Response
+pub async fn limit<S>(State(state): State<AppState<S>>, req: Request, next: Next) -> Response
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     if let Some(limiter) = &state.rate_limit
         && req.uri().path().starts_with("/api/")

@@ -32,7 +32,7 @@ use serde_json::Value;
 use todo_core::error::StoreError;
 use todo_core::ids::{EventId, ReminderId, TaskId, UserId};
 use todo_core::model::format_instant;
-use todo_core::ports::{Clock, IdSource, OutboxEntry, Store};
+use todo_core::ports::{OutboxEntry, Store};
 use todo_core::service::TaskService;
 use todo_events::payload::EventData;
 use todo_events::{EventEnvelope, Topic};
@@ -770,7 +770,7 @@ fn unavailable() -> ApiError {
     )
 }
 
-fn realtime_of<S, C, I>(state: &AppState<S, C, I>) -> Result<Arc<Realtime>, ApiError> {
+fn realtime_of<S>(state: &AppState<S>) -> Result<Arc<Realtime>, ApiError> {
     match &state.realtime {
         Some(rt) if !*rt.stop.borrow() => Ok(Arc::clone(rt)),
         _ => Err(unavailable()),
@@ -780,8 +780,8 @@ fn realtime_of<S, C, I>(state: &AppState<S, C, I>) -> Result<Arc<Realtime>, ApiE
 /// Lets a verified user open one more stream: it takes a place under the [`StreamLimits`].
 /// (The upgrade itself counted against the user's request rate in the rate-limit middleware,
 /// which reads the token from the query too.)
-fn admit<S, C, I>(
-    state: &AppState<S, C, I>,
+fn admit<S>(
+    state: &AppState<S>,
     user: &UserId,
 ) -> Result<(Arc<Realtime>, StreamSlot), Box<Response>> {
     let rt = realtime_of(state).map_err(|e| Box::new(e.into_response()))?;
@@ -799,16 +799,14 @@ fn admit<S, C, I>(
 }
 
 /// `WS /api/ws/{user_id}?token=&since=`: authenticates, then upgrades to the push protocol.
-pub async fn websocket<S, C, I>(
-    State(state): State<AppState<S, C, I>>,
+pub async fn websocket<S>(
+    State(state): State<AppState<S>>,
     Path(user_id): Path<String>,
     Query(params): Query<WsParams>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError>
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let user = authenticate(&state.auth, params.token.as_deref(), &user_id)?;
     let since = parse_since(params.since.as_deref(), "since")?;
@@ -1112,16 +1110,14 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 /// `GET /api/v1/{user_id}/events`: the same messages as Server-Sent Events (`id:` the event
 /// id, `event:` the event type, `data:` the WebSocket message), resuming after
 /// `Last-Event-ID` (or `?since=`); `?channels=` narrows the channels (default both).
-pub async fn events<S, C, I>(
-    State(state): State<AppState<S, C, I>>,
+pub async fn events<S>(
+    State(state): State<AppState<S>>,
     Path(user_id): Path<String>,
     Query(params): Query<SseParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError>
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     let header_token = match headers.get(header::AUTHORIZATION) {
         None => None,
@@ -1231,14 +1227,12 @@ fn resync_event(r: Resync) -> Event {
     Event::default().event("resync").data(r.message())
 }
 
-fn sse_stream<S, C, I>(
+fn sse_stream<S>(
     state: SseState,
-    service: Arc<TaskService<S, C, I>>,
+    service: Arc<TaskService<S>>,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send
 where
     S: Store + 'static,
-    C: Clock + 'static,
-    I: IdSource + 'static,
 {
     futures_util::stream::unfold((state, service), |(mut st, service)| async move {
         if st.ended {

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use todo_core::input::{CreateTagInput, UpdateTagInput};
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::Store;
 
 use super::AppState;
 use super::auth::AuthUser;
@@ -29,9 +29,9 @@ type Result<T> = std::result::Result<T, ApiError>;
     ),
     security(("bearer" = []))
 )]
-pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn list<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
 ) -> Result<Json<TagListDto>> {
     let tags = st.service.list_tags(&user).await?;
     Ok(Json(TagListDto {
@@ -58,9 +58,9 @@ pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>
     ),
     security(("bearer" = []))
 )]
-pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn create<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     JsonBody(input): JsonBody<CreateTagInput>,
 ) -> Result<(StatusCode, Json<TagDto>)> {
     let tag = st.service.create_tag(&user, &input).await?;
@@ -87,9 +87,9 @@ pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     ),
     security(("bearer" = []))
 )]
-pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn update<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
     JsonBody(input): JsonBody<UpdateTagInput>,
 ) -> Result<Json<TagDto>> {
@@ -113,9 +113,9 @@ pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     ),
     security(("bearer" = []))
 )]
-pub async fn remove<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn remove<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
 ) -> Result<StatusCode> {
     st.service.delete_tag(&user, ids.tag_id()?).await?;

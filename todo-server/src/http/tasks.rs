@@ -7,7 +7,7 @@ use serde::Deserialize;
 use todo_core::error::{ErrorCode, FieldError, ValidationErrors};
 use todo_core::ids::TagId;
 use todo_core::input::{CreateTaskInput, InputBody, SetReminderInput, UpdateTaskInput};
-use todo_core::ports::{Clock, IdSource, Store};
+use todo_core::ports::Store;
 use todo_core::query::TaskQuery;
 
 use super::AppState;
@@ -63,9 +63,9 @@ impl InputBody for CompleteInput {
     ),
     security(("bearer" = []))
 )]
-pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn create<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     JsonBody(input): JsonBody<CreateTaskInput>,
 ) -> Result<(StatusCode, Json<TaskDto>)> {
     let recurring = input
@@ -92,9 +92,9 @@ pub async fn create<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     ),
     security(("bearer" = []))
 )]
-pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn list<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     query: QueryPairs,
 ) -> Result<Json<TaskListDto>> {
     let q = TaskQuery::from_pairs(query.iter())
@@ -123,9 +123,9 @@ pub async fn list<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>
     ),
     security(("bearer" = []))
 )]
-pub async fn get_one<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn get_one<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
 ) -> Result<Json<TaskDto>> {
     let view = st.service.get_task(&user, ids.task_id()?).await?;
@@ -152,9 +152,9 @@ pub async fn get_one<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stat
     ),
     security(("bearer" = []))
 )]
-pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn update<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
     JsonBody(input): JsonBody<UpdateTaskInput>,
 ) -> Result<Json<TaskDto>> {
@@ -188,9 +188,9 @@ pub async fn update<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     ),
     security(("bearer" = []))
 )]
-pub async fn complete<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn complete<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
     OptionalJsonBody(input): OptionalJsonBody<CompleteInput>,
 ) -> Result<Json<TaskDto>> {
@@ -216,9 +216,9 @@ pub async fn complete<S: Store + 'static, C: Clock + 'static, I: IdSource + 'sta
     ),
     security(("bearer" = []))
 )]
-pub async fn remove<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn remove<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
 ) -> Result<StatusCode> {
     st.service.delete_task(&user, ids.task_id()?).await?;
@@ -245,9 +245,9 @@ pub async fn remove<S: Store + 'static, C: Clock + 'static, I: IdSource + 'stati
     ),
     security(("bearer" = []))
 )]
-pub async fn attach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn attach_tag<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
     JsonBody(input): JsonBody<AttachTagInput>,
 ) -> Result<(StatusCode, Json<TaskDto>)> {
@@ -278,9 +278,9 @@ pub async fn attach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 's
     ),
     security(("bearer" = []))
 )]
-pub async fn detach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn detach_tag<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
 ) -> Result<Json<TaskDto>> {
     let view = st
@@ -310,9 +310,9 @@ pub async fn detach_tag<S: Store + 'static, C: Clock + 'static, I: IdSource + 's
     ),
     security(("bearer" = []))
 )]
-pub async fn set_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn set_reminder<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
     JsonBody(input): JsonBody<SetReminderInput>,
 ) -> Result<(StatusCode, Json<ReminderDto>)> {
@@ -340,9 +340,9 @@ pub async fn set_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource + 
     ),
     security(("bearer" = []))
 )]
-pub async fn cancel_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource + 'static>(
+pub async fn cancel_reminder<S: Store + 'static>(
     AuthUser(user): AuthUser,
-    State(st): State<AppState<S, C, I>>,
+    State(st): State<AppState<S>>,
     ids: PathIds,
 ) -> Result<Json<CancelledReminderDto>> {
     refuse_reminders(&st)?;
@@ -351,7 +351,7 @@ pub async fn cancel_reminder<S: Store + 'static, C: Clock + 'static, I: IdSource
 }
 
 /// 400 on `recurrence_pattern` when recurring tasks are switched off (`TODO_FEATURE_RECURRING`).
-fn refuse_recurring<S, C, I>(st: &AppState<S, C, I>, recurring: bool) -> Result<()> {
+fn refuse_recurring<S>(st: &AppState<S>, recurring: bool) -> Result<()> {
     if recurring && !st.features.recurring {
         let errors = ValidationErrors::from(FieldError::new(
             "recurrence_pattern",
@@ -364,7 +364,7 @@ fn refuse_recurring<S, C, I>(st: &AppState<S, C, I>, recurring: bool) -> Result<
 }
 
 /// 404 when reminders are switched off (`TODO_FEATURE_REMINDERS`).
-fn refuse_reminders<S, C, I>(st: &AppState<S, C, I>) -> Result<()> {
+fn refuse_reminders<S>(st: &AppState<S>) -> Result<()> {
     if st.features.reminders {
         Ok(())
     } else {

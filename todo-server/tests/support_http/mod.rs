@@ -247,14 +247,16 @@ impl todo_core::ports::IdempotencyStore for FailingStore {
     }
 }
 
-pub type Service<S> = TaskService<S, ManualClock, SequentialIds>;
+pub type Service<S> = TaskService<S>;
 
 /// Where a [`TestApp`] sends its requests.
 pub enum Transport<S> {
-    /// The router, called in-process, with its service kept for inspection.
+    /// The router, called in-process, with its service kept for inspection and the service's
+    /// manual clock.
     InProcess {
         router: Router,
         service: Arc<Service<S>>,
+        clock: Arc<ManualClock>,
     },
     /// Real HTTP/1.1 to a server listening at `authority` (`host:port`); `_server` keeps it
     /// running (e.g. a spawned binary that stops when dropped).
@@ -318,14 +320,15 @@ pub fn app_with<S: Store + ConversationStore + todo_core::ports::IdempotencyStor
     store: S,
     body_limit: usize,
 ) -> TestApp<S> {
+    let clock = Arc::new(ManualClock::new(t0()));
     let service = Arc::new(TaskService::new(
         store,
-        ManualClock::new(t0()),
+        Arc::clone(&clock),
         SequentialIds::new(),
     ));
     let state = AppState::new(Arc::clone(&service), AuthConfig::new(SECRET.to_vec()))
         .with_body_limit(body_limit);
-    TestApp::in_process(router(state), service)
+    TestApp::in_process(router(state), service, clock)
 }
 
 /// One request over a fresh HTTP/1.1 connection to `authority`; the request's path and query
@@ -359,10 +362,18 @@ pub fn token(user: &str) -> String {
 }
 
 impl<S> TestApp<S> {
-    /// The router, called in-process.
-    pub fn in_process(router: Router, service: Arc<Service<S>>) -> TestApp<S> {
+    /// The router, called in-process; `clock` is the service's.
+    pub fn in_process(
+        router: Router,
+        service: Arc<Service<S>>,
+        clock: Arc<ManualClock>,
+    ) -> TestApp<S> {
         TestApp {
-            transport: Transport::InProcess { router, service },
+            transport: Transport::InProcess {
+                router,
+                service,
+                clock,
+            },
         }
     }
 
@@ -391,7 +402,7 @@ impl<S> TestApp<S> {
         }
     }
 
-    /// The service behind the router, with its manual clock (in-process apps only).
+    /// The service behind the router (in-process apps only).
     #[track_caller]
     pub fn service(&self) -> &Arc<Service<S>> {
         self.try_service()
@@ -402,6 +413,21 @@ impl<S> TestApp<S> {
     pub fn try_service(&self) -> Option<&Arc<Service<S>>> {
         match &self.transport {
             Transport::InProcess { service, .. } => Some(service),
+            Transport::Http { .. } => None,
+        }
+    }
+
+    /// The service's manual clock (in-process apps only).
+    #[track_caller]
+    pub fn clock(&self) -> &ManualClock {
+        self.try_clock()
+            .expect("no in-process clock: the app runs over HTTP")
+    }
+
+    /// The service's manual clock, `None` over HTTP.
+    pub fn try_clock(&self) -> Option<&ManualClock> {
+        match &self.transport {
+            Transport::InProcess { clock, .. } => Some(clock),
             Transport::Http { .. } => None,
         }
     }
