@@ -17,18 +17,14 @@ use serde_json::json;
 use support_http::{FailingStore, SECRET, TestApp, t0};
 use todo_core::ids::UserId;
 use todo_core::memory::MemoryStore;
-use todo_core::ports::{ConversationStore, ManualClock, SequentialIds, Store};
+use todo_core::ports::{ManualClock, SequentialIds, Store};
 use todo_core::service::TaskService;
 use todo_server::bus::EventBus;
-use todo_server::http::{AppState, AuthConfig, Metrics, router};
+use todo_server::http::{AppState, AppStore, AuthConfig, Metrics, router};
 use tower::ServiceExt;
 
 /// An app over `store` with the given rate limit and metrics.
-fn app_on<S: Store + ConversationStore + todo_core::ports::IdempotencyStore + 'static>(
-    store: S,
-    rate_limit: u32,
-    metrics: Metrics,
-) -> TestApp<S> {
+fn app_on<S: AppStore>(store: S, rate_limit: u32, metrics: Metrics) -> TestApp<S> {
     let clock = Arc::new(ManualClock::new(t0()));
     let service = Arc::new(TaskService::new(
         store,

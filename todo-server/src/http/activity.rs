@@ -3,15 +3,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use todo_core::ports::Store;
 use todo_core::query::ActivityQuery;
 
-use super::AppState;
 use super::auth::AuthUser;
 use super::dto::{ActivityDto, ActivityListDto};
 use super::error::ApiError;
 use super::extract::QueryPairs;
 use super::openapi::PageQuery;
+use super::{AppState, AppStore};
 
 /// `GET /activity-logs?limit&offset` -> `{activity_logs,total,limit,offset}`, newest first.
 #[utoipa::path(
@@ -27,7 +26,7 @@ use super::openapi::PageQuery;
     ),
     security(("bearer" = []))
 )]
-pub async fn list<S: Store + 'static>(
+pub async fn list<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     query: QueryPairs,

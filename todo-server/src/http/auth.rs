@@ -10,10 +10,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use todo_core::ids::UserId;
-use todo_core::ports::Store;
 
-use super::AppState;
 use super::error::ApiError;
+use super::{AppState, AppStore};
 
 /// The largest accepted clock leeway for `exp`, in seconds.
 pub const MAX_LEEWAY_SECS: u64 = 30;
@@ -147,10 +146,7 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token)
 }
 
-impl<S> FromRequestParts<AppState<S>> for AuthUser
-where
-    S: Store + 'static,
-{
+impl<S: AppStore> FromRequestParts<AppState<S>> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(

@@ -31,11 +31,11 @@ use todo_core::quota::put_conversation_within;
 use todo_events::dapr::DaprConversations;
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use super::extract::{PathIds, read_json_value};
 use super::openapi::ErrorBody;
+use super::{AppState, AppStore};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -166,14 +166,11 @@ fn unprocessable(message: &str) -> ApiError {
     ),
     security(("bearer" = []))
 )]
-pub async fn get_one<S>(
+pub async fn get_one<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,
-) -> Result<Response>
-where
-    S: Store + ConversationStore + 'static,
-{
+) -> Result<Response> {
     let id = ids.conversation_id()?;
     let now = st.service.clock().now();
     let stored = st
@@ -213,15 +210,12 @@ where
     ),
     security(("bearer" = []))
 )]
-pub async fn put<S>(
+pub async fn put<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,
     req: Request,
-) -> Result<Response>
-where
-    S: Store + ConversationStore + 'static,
-{
+) -> Result<Response> {
     let id = ids.conversation_id()?;
     let tag = if_match(req.headers())?;
     let doc = read_json_value(req, MAX_BODY_BYTES).await?;
@@ -286,15 +280,12 @@ where
     ),
     security(("bearer" = []))
 )]
-pub async fn remove<S>(
+pub async fn remove<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,
     headers: HeaderMap,
-) -> Result<StatusCode>
-where
-    S: Store + ConversationStore + 'static,
-{
+) -> Result<StatusCode> {
     let id = ids.conversation_id()?;
     let tag = if_match(&headers)?;
     let now = st.service.clock().now();
@@ -324,13 +315,10 @@ where
     ),
     security(("bearer" = []))
 )]
-pub async fn list<S>(
+pub async fn list<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
-) -> Result<Json<ConversationListDto>>
-where
-    S: Store + ConversationStore + 'static,
-{
+) -> Result<Json<ConversationListDto>> {
     let now = st.service.clock().now();
     let list = st
         .conversations()

@@ -10,13 +10,12 @@ use axum::Extension;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use todo_core::ports::Store;
 use todo_events::dapr::jobs::ReminderJob;
 use todo_events::dapr::subscription::{DeliveryAnswer, DeliveryStatus, event_of_delivery};
 use todo_events::{EventHandler, Topic};
 
-use super::AppState;
 use super::error::ApiError;
+use super::{AppState, AppStore};
 use crate::consumers::{
     ACTIVITY_LOG_WRITER, ActivityLogWriter, RECURRING_TASK_CREATOR, RecurringTaskCreator,
 };
@@ -81,16 +80,13 @@ pub async fn subscribe<S>(
 
 /// `POST /dapr/events/{topic}`: one CloudEvents delivery, handled by the topic's consumer.
 /// Always 200 with the answer for Dapr (`SUCCESS`, `RETRY`, `DROP`) for a subscribed topic.
-pub async fn deliver<S>(
+pub async fn deliver<S: AppStore>(
     State(st): State<AppState<S>>,
     Path(topic): Path<String>,
     peer: Peer,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response>
-where
-    S: Store + 'static,
-{
+) -> Result<Response> {
     let dapr = inbound(&st, &headers, &peer)?;
     let topic = Topic::parse(&topic)
         .ok()
@@ -147,16 +143,13 @@ where
 /// pending any more, e.g. cancelled or fired by another replica, is left alone). 200 when done;
 /// an error status (e.g. 503 while the database is unavailable) makes Dapr call again; 400 for
 /// a job that is not one of this server's reminders.
-pub async fn job<S>(
+pub async fn job<S: AppStore>(
     State(st): State<AppState<S>>,
     Path(name): Path<String>,
     peer: Peer,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response>
-where
-    S: Store + 'static,
-{
+) -> Result<Response> {
     let dapr = inbound(&st, &headers, &peer)?;
     if !st.features.reminders {
         return Err(ApiError::not_found(

@@ -15,9 +15,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use todo_core::error::{Error, StoreError, ValidationErrors};
 use todo_core::model::format_instant;
-use todo_core::ports::Store;
 
-use super::{AppState, REQUEST_ID_HEADER};
+use super::{AppState, AppStore, REQUEST_ID_HEADER};
 
 /// An error answer: status, machine-readable code, a sentence and optional details.
 #[derive(Debug, Clone, PartialEq)]
@@ -223,7 +222,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 /// Middleware: renders every error response in the contract's format with the request id
 /// (from `x-request-id`, set before this runs) and the time of the service clock.
-pub async fn finish_errors<S: Store>(
+pub async fn finish_errors<S: AppStore>(
     State(state): State<AppState<S>>,
     req: Request,
     next: Next,

@@ -12,10 +12,9 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use todo_core::error::{ErrorCode, FieldError};
 use todo_core::ids::{ConversationId, TagId, TaskId};
 use todo_core::input::{InputBody, parse_body};
-use todo_core::ports::Store;
 
-use super::AppState;
 use super::error::ApiError;
+use super::{AppState, AppStore};
 
 /// A path that could not be decoded (e.g. invalid percent-encoding): 400.
 pub fn path_rejection(r: PathRejection) -> ApiError {
@@ -208,9 +207,8 @@ async fn read_json<T: InputBody>(req: Request, limit: usize) -> Result<Option<T>
 #[derive(Debug, Clone)]
 pub struct JsonBody<T>(pub T);
 
-impl<S, T> FromRequest<AppState<S>> for JsonBody<T>
+impl<S: AppStore, T> FromRequest<AppState<S>> for JsonBody<T>
 where
-    S: Store + 'static,
     T: InputBody + Send,
 {
     type Rejection = ApiError;
@@ -233,9 +231,8 @@ where
 #[derive(Debug, Clone)]
 pub struct OptionalJsonBody<T>(pub Option<T>);
 
-impl<S, T> FromRequest<AppState<S>> for OptionalJsonBody<T>
+impl<S: AppStore, T> FromRequest<AppState<S>> for OptionalJsonBody<T>
 where
-    S: Store + 'static,
     T: InputBody + Send,
 {
     type Rejection = ApiError;

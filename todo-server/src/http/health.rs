@@ -5,10 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use todo_core::ports::Store;
 
-use super::AppState;
 use super::openapi::{ErrorBody, Liveness, Readiness};
+use super::{AppState, AppStore};
 
 /// `GET /healthz`: the process is up and serving.
 #[utoipa::path(
@@ -40,10 +39,7 @@ const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
     ),
     security(())
 )]
-pub async fn readyz<S>(State(state): State<AppState<S>>) -> Response
-where
-    S: Store + 'static,
-{
+pub async fn readyz<S: AppStore>(State(state): State<AppState<S>>) -> Response {
     if let Err(e) = state.service.store().undelivered_events(1).await {
         tracing::warn!(error = %e, "readiness: database check failed");
         // Plain text: the error layer turns it into the contract's error body.

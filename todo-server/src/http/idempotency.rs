@@ -43,13 +43,13 @@ use todo_core::error::{Error, ErrorCode, FieldError};
 use todo_core::ids::UserId;
 use todo_core::ports::{
     IdempotencyClaim, IdempotencyKey, IdempotencyStore, MAX_IDEMPOTENT_BODY_BYTES,
-    RequestFingerprint, Store, StoredResponse,
+    RequestFingerprint, StoredResponse,
 };
 use todo_core::service::TaskService;
 
-use super::AppState;
 use super::auth::AuthUser;
 use super::error::ApiError;
+use super::{AppState, AppStore};
 
 /// The request header.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -167,7 +167,7 @@ fn mismatch() -> Response {
 
 /// The claim on a key while its request runs: released when dropped before it is completed
 /// (the request failed, panicked, or its client went away and the server dropped it).
-struct Claim<S: Store + IdempotencyStore + 'static> {
+struct Claim<S: AppStore> {
     service: Option<Arc<TaskService<S>>>,
     user: UserId,
     key: IdempotencyKey,
@@ -176,10 +176,7 @@ struct Claim<S: Store + IdempotencyStore + 'static> {
     claimed_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl<S> Claim<S>
-where
-    S: Store + IdempotencyStore + 'static,
-{
+impl<S: AppStore> Claim<S> {
     /// Stores the answer; the claim stays armed meanwhile, so that a cancelled store releases
     /// the key (a release never removes a completed record).
     async fn complete(mut self, response: &StoredResponse) {
@@ -205,7 +202,7 @@ where
     }
 }
 
-async fn release<S: Store + IdempotencyStore>(
+async fn release<S: AppStore>(
     service: &TaskService<S>,
     user: &UserId,
     key: &IdempotencyKey,
@@ -221,10 +218,7 @@ async fn release<S: Store + IdempotencyStore>(
     }
 }
 
-impl<S> Drop for Claim<S>
-where
-    S: Store + IdempotencyStore + 'static,
-{
+impl<S: AppStore> Drop for Claim<S> {
     fn drop(&mut self) {
         if let Some(service) = self.service.take()
             && let Ok(rt) = tokio::runtime::Handle::try_current()
@@ -236,10 +230,11 @@ where
 }
 
 /// Middleware: the idempotency of `POST`s with an `Idempotency-Key` (see the module).
-pub async fn idempotency<S>(State(state): State<AppState<S>>, req: Request, next: Next) -> Response
-where
-    S: Store + IdempotencyStore + 'static,
-{
+pub async fn idempotency<S: AppStore>(
+    State(state): State<AppState<S>>,
+    req: Request,
+    next: Next,
+) -> Response {
     if req.method() != Method::POST
         || !req.headers().contains_key(IDEMPOTENCY_KEY_HEADER)
         || !is_user_route(&req)
@@ -301,10 +296,7 @@ where
 
 /// Runs the request and stores its answer under the claimed key (or releases the key when the
 /// answer asks for a retry).
-async fn run_and_record<S>(claim: Claim<S>, next: Next, request: Request) -> Response
-where
-    S: Store + IdempotencyStore + 'static,
-{
+async fn run_and_record<S: AppStore>(claim: Claim<S>, next: Next, request: Request) -> Response {
     let resp = next.run(request).await;
     if !storable(resp.status()) {
         claim.release().await;

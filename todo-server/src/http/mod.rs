@@ -64,6 +64,12 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// The longest incoming `x-request-id` that is kept; a longer or odd one is replaced by a UUID.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
+/// What the HTTP layer needs of its store: the use cases' ports, the conversations and the
+/// idempotency keys. Every store that has them is one (`MemoryStore`, the SQL stores).
+pub trait AppStore: Store + ConversationStore + IdempotencyStore + Clone + 'static {}
+
+impl<T: Store + ConversationStore + IdempotencyStore + Clone + 'static> AppStore for T {}
+
 /// What every handler needs: the service, the auth configuration and the limits.
 pub struct AppState<S> {
     /// The use cases.
@@ -207,10 +213,7 @@ impl<S> AppState<S> {
 }
 
 /// The routes of one user, relative to `/api/v1/{user_id}` (and `/api/{user_id}`).
-fn user_routes<S>() -> Router<AppState<S>>
-where
-    S: Store + ConversationStore + 'static,
-{
+fn user_routes<S: AppStore>() -> Router<AppState<S>> {
     Router::new()
         .route("/tasks", post(tasks::create::<S>).get(tasks::list::<S>))
         .route(
@@ -267,10 +270,7 @@ fn valid_request_id(v: &HeaderValue) -> bool {
 /// The routes of the contract under both prefixes (`/api/v1/{user_id}` and `/api/{user_id}`),
 /// without the error and request-id layers: for a caller that merges more routes before
 /// calling [`finish`]. Most callers want [`router`].
-pub fn routes<S>() -> Router<AppState<S>>
-where
-    S: Store + ConversationStore + 'static,
-{
+pub fn routes<S: AppStore>() -> Router<AppState<S>> {
     Router::new()
         .route("/dapr/subscribe", get(dapr::subscribe::<S>))
         .route("/dapr/events/{topic}", post(dapr::deliver::<S>))
@@ -296,10 +296,7 @@ where
 /// 413, axum's rejections) in the contract's format, `x-request-id` on every response, the
 /// per-user rate limit, metrics and one log line per request ([`observe`]). Layers apply to the
 /// routes present when this is called, so merge every route in first.
-pub fn finish<S>(routes: Router<AppState<S>>, state: AppState<S>) -> Router
-where
-    S: Store + IdempotencyStore + 'static,
-{
+pub fn finish<S: AppStore>(routes: Router<AppState<S>>, state: AppState<S>) -> Router {
     let name = HeaderName::from_static(REQUEST_ID_HEADER);
     routes
         .fallback(error::not_found)
@@ -341,9 +338,6 @@ where
 /// The REST API of the contract: every route under `/api/v1/{user_id}` and `/api/{user_id}`,
 /// the error format on every error (also for unknown routes and wrong methods), and
 /// `x-request-id` on every response. Equals `finish(routes(), state)`.
-pub fn router<S>(state: AppState<S>) -> Router
-where
-    S: Store + ConversationStore + IdempotencyStore + 'static,
-{
+pub fn router<S: AppStore>(state: AppState<S>) -> Router {
     finish(routes(), state)
 }

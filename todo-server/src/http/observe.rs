@@ -29,9 +29,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 use todo_core::ids::UserId;
-use todo_core::ports::Store;
 
-use super::{AppState, REQUEST_ID_HEADER};
+use super::{AppState, AppStore, REQUEST_ID_HEADER};
 use crate::bus::EventBus;
 
 /// The `route` label of a request that matched no route.
@@ -147,10 +146,7 @@ impl Metrics {
 }
 
 /// `GET /metrics`: the Prometheus text format (unauthenticated).
-pub async fn metrics<S>(State(state): State<AppState<S>>) -> Response
-where
-    S: Store + 'static,
-{
+pub async fn metrics<S: AppStore>(State(state): State<AppState<S>>) -> Response {
     let mut resp = state.metrics.render().into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -199,10 +195,11 @@ fn method_label(m: &Method) -> &'static str {
 
 /// Middleware: identifies the user of a valid token ([`VerifiedUser`]), then counts the request
 /// in the metrics and writes its log line once the response is there.
-pub async fn observe<S>(State(state): State<AppState<S>>, mut req: Request, next: Next) -> Response
-where
-    S: Store + 'static,
-{
+pub async fn observe<S: AppStore>(
+    State(state): State<AppState<S>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let start = Instant::now();
     let method = method_label(req.method());
     let route = req

@@ -25,11 +25,10 @@ use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use serde_json::json;
 use todo_core::ids::UserId;
-use todo_core::ports::Store;
 
-use super::AppState;
 use super::error::ApiError;
 use super::observe::VerifiedUser;
+use super::{AppState, AppStore};
 
 /// The default limit: requests per minute and user.
 pub const DEFAULT_PER_MINUTE: u32 = 100;
@@ -90,10 +89,11 @@ fn rate_limited(limit: u32, wait: Duration) -> Response {
 }
 
 /// Middleware: answers 429 to a user over the limit on `/api/...`; passes everything else.
-pub async fn limit<S>(State(state): State<AppState<S>>, req: Request, next: Next) -> Response
-where
-    S: Store + 'static,
-{
+pub async fn limit<S: AppStore>(
+    State(state): State<AppState<S>>,
+    req: Request,
+    next: Next,
+) -> Response {
     if let Some(limiter) = &state.rate_limit
         && req.uri().path().starts_with("/api/")
         && let Some(VerifiedUser(user)) = req.extensions().get::<VerifiedUser>()

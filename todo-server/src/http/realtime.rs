@@ -39,9 +39,9 @@ use todo_events::{EventEnvelope, Topic};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
-use super::AppState;
 use super::auth::AuthError;
 use super::error::ApiError;
+use super::{AppState, AppStore};
 use crate::bus::EventBus;
 
 /// How often the server pings a WebSocket client; a client that sent nothing (not even a
@@ -799,15 +799,12 @@ fn admit<S>(
 }
 
 /// `WS /api/ws/{user_id}?token=&since=`: authenticates, then upgrades to the push protocol.
-pub async fn websocket<S>(
+pub async fn websocket<S: AppStore>(
     State(state): State<AppState<S>>,
     Path(user_id): Path<String>,
     Query(params): Query<WsParams>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<Response, ApiError>
-where
-    S: Store + 'static,
-{
+) -> Result<Response, ApiError> {
     let user = authenticate(&state.auth, params.token.as_deref(), &user_id)?;
     let since = parse_since(params.since.as_deref(), "since")?;
     let (rt, slot) = match admit(&state, &user) {
@@ -1110,15 +1107,12 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 /// `GET /api/v1/{user_id}/events`: the same messages as Server-Sent Events (`id:` the event
 /// id, `event:` the event type, `data:` the WebSocket message), resuming after
 /// `Last-Event-ID` (or `?since=`); `?channels=` narrows the channels (default both).
-pub async fn events<S>(
+pub async fn events<S: AppStore>(
     State(state): State<AppState<S>>,
     Path(user_id): Path<String>,
     Query(params): Query<SseParams>,
     headers: HeaderMap,
-) -> Result<Response, ApiError>
-where
-    S: Store + 'static,
-{
+) -> Result<Response, ApiError> {
     let header_token = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(v) => {
@@ -1227,13 +1221,10 @@ fn resync_event(r: Resync) -> Event {
     Event::default().event("resync").data(r.message())
 }
 
-fn sse_stream<S>(
+fn sse_stream<S: AppStore>(
     state: SseState,
     service: Arc<TaskService<S>>,
-) -> impl Stream<Item = Result<Event, Infallible>> + Send
-where
-    S: Store + 'static,
-{
+) -> impl Stream<Item = Result<Event, Infallible>> + Send {
     futures_util::stream::unfold((state, service), |(mut st, service)| async move {
         if st.ended {
             return None;

@@ -4,14 +4,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use todo_core::input::{CreateTagInput, UpdateTagInput};
-use todo_core::ports::Store;
 
-use super::AppState;
 use super::auth::AuthUser;
 use super::dto::{TagCountDto, TagDto, TagListDto};
 use super::error::ApiError;
 use super::extract::{JsonBody, PathIds};
 use super::openapi::{self, ErrorBody};
+use super::{AppState, AppStore};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -29,7 +28,7 @@ type Result<T> = std::result::Result<T, ApiError>;
     ),
     security(("bearer" = []))
 )]
-pub async fn list<S: Store + 'static>(
+pub async fn list<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
 ) -> Result<Json<TagListDto>> {
@@ -58,7 +57,7 @@ pub async fn list<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn create<S: Store + 'static>(
+pub async fn create<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     JsonBody(input): JsonBody<CreateTagInput>,
@@ -87,7 +86,7 @@ pub async fn create<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn update<S: Store + 'static>(
+pub async fn update<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,
@@ -113,7 +112,7 @@ pub async fn update<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn remove<S: Store + 'static>(
+pub async fn remove<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,

@@ -7,15 +7,14 @@ use serde::Deserialize;
 use todo_core::error::{ErrorCode, FieldError, ValidationErrors};
 use todo_core::ids::TagId;
 use todo_core::input::{CreateTaskInput, InputBody, SetReminderInput, UpdateTaskInput};
-use todo_core::ports::Store;
 use todo_core::query::TaskQuery;
 
-use super::AppState;
 use super::auth::AuthUser;
 use super::dto::{CancelledReminderDto, ReminderDto, TaskDto, TaskListDto};
 use super::error::ApiError;
 use super::extract::{JsonBody, OptionalJsonBody, PathIds, QueryPairs};
 use super::openapi::{self, ErrorBody, TaskListQuery};
+use super::{AppState, AppStore};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -63,7 +62,7 @@ impl InputBody for CompleteInput {
     ),
     security(("bearer" = []))
 )]
-pub async fn create<S: Store + 'static>(
+pub async fn create<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     JsonBody(input): JsonBody<CreateTaskInput>,
@@ -92,7 +91,7 @@ pub async fn create<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn list<S: Store + 'static>(
+pub async fn list<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     query: QueryPairs,
@@ -123,7 +122,7 @@ pub async fn list<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn get_one<S: Store + 'static>(
+pub async fn get_one<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,
@@ -152,7 +151,7 @@ pub async fn get_one<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn update<S: Store + 'static>(
+pub async fn update<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,
@@ -188,7 +187,7 @@ pub async fn update<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn complete<S: Store + 'static>(
+pub async fn complete<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,
@@ -216,7 +215,7 @@ pub async fn complete<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn remove<S: Store + 'static>(
+pub async fn remove<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,
@@ -245,7 +244,7 @@ pub async fn remove<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn attach_tag<S: Store + 'static>(
+pub async fn attach_tag<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,
@@ -278,7 +277,7 @@ pub async fn attach_tag<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn detach_tag<S: Store + 'static>(
+pub async fn detach_tag<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,
@@ -310,7 +309,7 @@ pub async fn detach_tag<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn set_reminder<S: Store + 'static>(
+pub async fn set_reminder<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,
@@ -340,7 +339,7 @@ pub async fn set_reminder<S: Store + 'static>(
     ),
     security(("bearer" = []))
 )]
-pub async fn cancel_reminder<S: Store + 'static>(
+pub async fn cancel_reminder<S: AppStore>(
     AuthUser(user): AuthUser,
     State(st): State<AppState<S>>,
     ids: PathIds,

@@ -26,7 +26,7 @@ use todo_core::ports::{
 };
 use todo_core::query::{Page, TaskQuery};
 use todo_core::service::TaskService;
-use todo_server::http::{AppState, AuthConfig, issue_token, router};
+use todo_server::http::{AppState, AppStore, AuthConfig, issue_token, router};
 use tower::ServiceExt;
 
 /// The tests' JWT secret (the binary wants at least 32 characters).
@@ -316,10 +316,7 @@ pub fn app() -> TestApp<MemoryStore> {
     app_with(MemoryStore::new(), 64 * 1024)
 }
 
-pub fn app_with<S: Store + ConversationStore + todo_core::ports::IdempotencyStore + 'static>(
-    store: S,
-    body_limit: usize,
-) -> TestApp<S> {
+pub fn app_with<S: AppStore>(store: S, body_limit: usize) -> TestApp<S> {
     let clock = Arc::new(ManualClock::new(t0()));
     let service = Arc::new(TaskService::new(
         store,
