@@ -9,7 +9,7 @@ use super::auth::AuthUser;
 use super::dto::{ActivityDto, ActivityListDto};
 use super::error::ApiError;
 use super::extract::QueryPairs;
-use super::openapi::PageQuery;
+use super::openapi::{self, PageQuery};
 use super::{AppState, AppStore};
 
 /// `GET /activity-logs?limit&offset` -> `{activity_logs,total,limit,offset}`, newest first.
@@ -18,13 +18,12 @@ use super::{AppState, AppStore};
     path = "/api/v1/{user_id}/activity-logs",
     operation_id = "list_activity",
     tag = "activity",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), PageQuery),
+    params(openapi::UserPath, PageQuery),
     responses(
         (status = 200, description = "A page of the activity log, newest first", body = ActivityListDto),
         super::openapi::BadRequest,
         super::openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn list<S: AppStore>(
     AuthUser(user): AuthUser,

@@ -34,7 +34,7 @@ use utoipa::ToSchema;
 use super::auth::AuthUser;
 use super::error::ApiError;
 use super::extract::{PathIds, read_json_value};
-use super::openapi::ErrorBody;
+use super::openapi::{self, ErrorBody};
 use super::{AppState, AppStore};
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -154,7 +154,7 @@ fn unprocessable(message: &str) -> ApiError {
     operation_id = "get_conversation",
     tag = "conversations",
     params(
-        ("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"),
+        openapi::UserPath,
         ("conversation_id" = String, Path, description = "The conversation: 1-128 characters of `[A-Za-z0-9_.:-]`")
     ),
     responses(
@@ -163,8 +163,7 @@ fn unprocessable(message: &str) -> ApiError {
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter", body = ErrorBody),
         (status = 404, description = "`NOT_FOUND`: no such conversation of this user (or it expired: 90 days after its last write)", body = ErrorBody),
         super::openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn get_one<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -192,7 +191,7 @@ pub async fn get_one<S: AppStore>(
     operation_id = "put_conversation",
     tag = "conversations",
     params(
-        ("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"),
+        openapi::UserPath,
         ("conversation_id" = String, Path, description = "The conversation: 1-128 characters of `[A-Za-z0-9_.:-]`"),
         ("If-Match" = Option<String>, Header, description = "Write only over this version (`\"v3\"` as in `ETag`) or, with `*`, over any existing document; else 412")
     ),
@@ -207,8 +206,7 @@ pub async fn get_one<S: AppStore>(
         super::openapi::NotJson,
         (status = 422, description = "`VALIDATION_ERROR`: the body is not a JSON object", body = ErrorBody),
         super::openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn put<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -266,7 +264,7 @@ pub async fn put<S: AppStore>(
     operation_id = "delete_conversation",
     tag = "conversations",
     params(
-        ("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"),
+        openapi::UserPath,
         ("conversation_id" = String, Path, description = "The conversation: 1-128 characters of `[A-Za-z0-9_.:-]`"),
         ("If-Match" = Option<String>, Header, description = "Delete only this version (`\"v3\"`); else 412")
     ),
@@ -277,8 +275,7 @@ pub async fn put<S: AppStore>(
         super::openapi::Conflict,
         (status = 412, description = "`PRECONDITION_FAILED`: `If-Match` does not name the current version", body = ErrorBody),
         super::openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn remove<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -307,13 +304,12 @@ pub async fn remove<S: AppStore>(
     path = "/api/v1/{user_id}/conversations",
     operation_id = "list_conversations",
     tag = "conversations",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)")),
+    params(openapi::UserPath),
     responses(
         (status = 200, description = "The user's live conversations, newest write first", body = ConversationListDto),
         (status = 400, description = "`VALIDATION_ERROR`: a bad path parameter", body = ErrorBody),
         super::openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn list<S: AppStore>(
     AuthUser(user): AuthUser,

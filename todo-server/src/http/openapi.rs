@@ -69,6 +69,7 @@ and request gets the first answer again (`Idempotent-Replayed: true`) instead of
         health::readyz,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
+    security(("bearer" = [])),
     modifiers(&BearerScheme, &IdempotencyKeyHeader),
     tags(
         (name = "tasks", description = "Tasks, their tags and reminders"),
@@ -80,7 +81,10 @@ and request gets the first answer again (`Idempotent-Replayed: true`) instead of
 )]
 pub struct ApiDoc;
 
-/// Adds the bearer (JWT) security scheme; marks the body of `PATCH .../complete` optional.
+/// Adds the bearer (JWT) security scheme that the document requires (`security` above; the
+/// probes override it with `security(())`), and states the requirement on every operation that
+/// has none of its own, as it did when each annotation repeated it; marks the body of
+/// `PATCH .../complete` optional.
 struct BearerScheme;
 
 impl Modify for BearerScheme {
@@ -96,6 +100,24 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+        let required = openapi.security.clone();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for op in operations.into_iter().flatten() {
+                if op.security.is_none() {
+                    op.security.clone_from(&required);
+                }
+            }
+        }
         // `PATCH .../complete` takes its body optionally (no body toggles); the annotation
         // cannot say so without also allowing a JSON `null`, which is rejected.
         let complete = openapi
@@ -646,6 +668,14 @@ pub struct TaskListQuery {
     /// Offset of the page (default 0).
     #[param(minimum = 0)]
     pub offset: Option<u64>,
+}
+
+/// The `{user_id}` path parameter of every route of a user: `params(openapi::UserPath, ...)`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UserPath {
+    /// The user; must equal the token's `sub` (else 403)
+    pub user_id: String,
 }
 
 /// The query of `GET /activity-logs`. Unknown parameters are rejected (400).

@@ -20,13 +20,12 @@ type Result<T> = std::result::Result<T, ApiError>;
     path = "/api/v1/{user_id}/tags",
     operation_id = "list_tags",
     tag = "tags",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)")),
+    params(openapi::UserPath),
     responses(
         (status = 200, description = "The user's tags with the number of tasks carrying each", body = TagListDto),
         openapi::BadRequest,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn list<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -44,7 +43,7 @@ pub async fn list<S: AppStore>(
     path = "/api/v1/{user_id}/tags",
     operation_id = "create_tag",
     tag = "tags",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)")),
+    params(openapi::UserPath),
     request_body = openapi::CreateTagInput,
     responses(
         (status = 201, description = "The new tag", body = TagDto),
@@ -54,8 +53,7 @@ pub async fn list<S: AppStore>(
         openapi::NotJson,
         openapi::Unprocessable,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn create<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -72,7 +70,7 @@ pub async fn create<S: AppStore>(
     path = "/api/v1/{user_id}/tags/{tag_id}",
     operation_id = "update_tag",
     tag = "tags",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("tag_id" = i64, Path, minimum = 1, description = "The tag")),
+    params(openapi::UserPath, ("tag_id" = i64, Path, minimum = 1, description = "The tag")),
     request_body = openapi::UpdateTagInput,
     responses(
         (status = 200, description = "The updated tag", body = TagDto),
@@ -83,8 +81,7 @@ pub async fn create<S: AppStore>(
         openapi::NotJson,
         openapi::Unprocessable,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn update<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -102,15 +99,14 @@ pub async fn update<S: AppStore>(
     path = "/api/v1/{user_id}/tags/{tag_id}",
     operation_id = "delete_tag",
     tag = "tags",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("tag_id" = i64, Path, minimum = 1, description = "The tag")),
+    params(openapi::UserPath, ("tag_id" = i64, Path, minimum = 1, description = "The tag")),
     responses(
         (status = 204, description = "Deleted and detached from its tasks (a second delete answers 404)"),
         openapi::BadRequest,
         openapi::NotFound,
         openapi::Conflict,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn remove<S: AppStore>(
     AuthUser(user): AuthUser,

@@ -49,7 +49,7 @@ impl InputBody for CompleteInput {
     path = "/api/v1/{user_id}/tasks",
     operation_id = "create_task",
     tag = "tasks",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)")),
+    params(openapi::UserPath),
     request_body = openapi::CreateTaskInput,
     responses(
         (status = 201, description = "The new task (tags expanded, `reminder` or null)", body = TaskDto),
@@ -59,8 +59,7 @@ impl InputBody for CompleteInput {
         openapi::NotJson,
         openapi::Unprocessable,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn create<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -83,13 +82,12 @@ pub async fn create<S: AppStore>(
     path = "/api/v1/{user_id}/tasks",
     operation_id = "list_tasks",
     tag = "tasks",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), TaskListQuery),
+    params(openapi::UserPath, TaskListQuery),
     responses(
         (status = 200, description = "A page of tasks", body = TaskListDto),
         openapi::BadRequest,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn list<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -113,14 +111,13 @@ pub async fn list<S: AppStore>(
     path = "/api/v1/{user_id}/tasks/{task_id}",
     operation_id = "get_task",
     tag = "tasks",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    params(openapi::UserPath, ("task_id" = i64, Path, minimum = 1, description = "The task")),
     responses(
         (status = 200, description = "The task", body = TaskDto),
         openapi::BadRequest,
         openapi::NotFound,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn get_one<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -137,7 +134,7 @@ pub async fn get_one<S: AppStore>(
     path = "/api/v1/{user_id}/tasks/{task_id}",
     operation_id = "update_task",
     tag = "tasks",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    params(openapi::UserPath, ("task_id" = i64, Path, minimum = 1, description = "The task")),
     request_body = openapi::UpdateTaskInput,
     responses(
         (status = 200, description = "The updated task", body = TaskDto),
@@ -148,8 +145,7 @@ pub async fn get_one<S: AppStore>(
         openapi::NotJson,
         openapi::Unprocessable,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn update<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -173,7 +169,7 @@ pub async fn update<S: AppStore>(
     path = "/api/v1/{user_id}/tasks/{task_id}/complete",
     operation_id = "complete_task",
     tag = "tasks",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    params(openapi::UserPath, ("task_id" = i64, Path, minimum = 1, description = "The task")),
     request_body(content = openapi::CompleteInput, description = "Optional: `{\"completed\": bool}` sets the state; no body toggles", content_type = "application/json"),
     responses(
         (status = 200, description = "The task after toggling (or setting) completion; completing a recurring task creates its next instance (`next_task_id`)", body = TaskDto),
@@ -184,8 +180,7 @@ pub async fn update<S: AppStore>(
         openapi::NotJson,
         openapi::Unprocessable,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn complete<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -205,15 +200,14 @@ pub async fn complete<S: AppStore>(
     path = "/api/v1/{user_id}/tasks/{task_id}",
     operation_id = "delete_task",
     tag = "tasks",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    params(openapi::UserPath, ("task_id" = i64, Path, minimum = 1, description = "The task")),
     responses(
         (status = 204, description = "Deleted (a second delete answers 404)"),
         openapi::BadRequest,
         openapi::NotFound,
         openapi::Conflict,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn remove<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -230,7 +224,7 @@ pub async fn remove<S: AppStore>(
     path = "/api/v1/{user_id}/tasks/{task_id}/tags",
     operation_id = "attach_tag",
     tag = "tasks",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    params(openapi::UserPath, ("task_id" = i64, Path, minimum = 1, description = "The task")),
     request_body = openapi::AttachTagInput,
     responses(
         (status = 201, description = "The task with the tag attached", body = TaskDto),
@@ -241,8 +235,7 @@ pub async fn remove<S: AppStore>(
         openapi::NotJson,
         openapi::Unprocessable,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn attach_tag<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -267,15 +260,14 @@ pub async fn attach_tag<S: AppStore>(
     path = "/api/v1/{user_id}/tasks/{task_id}/tags/{tag_id}",
     operation_id = "detach_tag",
     tag = "tasks",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task"), ("tag_id" = i64, Path, minimum = 1, description = "The tag")),
+    params(openapi::UserPath, ("task_id" = i64, Path, minimum = 1, description = "The task"), ("tag_id" = i64, Path, minimum = 1, description = "The tag")),
     responses(
         (status = 200, description = "The task without the tag", body = TaskDto),
         openapi::BadRequest,
         openapi::NotFound,
         openapi::Conflict,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn detach_tag<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -295,7 +287,7 @@ pub async fn detach_tag<S: AppStore>(
     path = "/api/v1/{user_id}/tasks/{task_id}/reminder",
     operation_id = "set_reminder",
     tag = "tasks",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    params(openapi::UserPath, ("task_id" = i64, Path, minimum = 1, description = "The task")),
     request_body = openapi::SetReminderInput,
     responses(
         (status = 201, description = "The pending reminder (it replaces a pending one)", body = ReminderDto),
@@ -306,8 +298,7 @@ pub async fn detach_tag<S: AppStore>(
         openapi::NotJson,
         openapi::Unprocessable,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn set_reminder<S: AppStore>(
     AuthUser(user): AuthUser,
@@ -329,15 +320,14 @@ pub async fn set_reminder<S: AppStore>(
     path = "/api/v1/{user_id}/tasks/{task_id}/reminder",
     operation_id = "cancel_reminder",
     tag = "tasks",
-    params(("user_id" = String, Path, description = "The user; must equal the token's `sub` (else 403)"), ("task_id" = i64, Path, minimum = 1, description = "The task")),
+    params(openapi::UserPath, ("task_id" = i64, Path, minimum = 1, description = "The task")),
     responses(
         (status = 200, description = "The cancelled reminder", body = CancelledReminderDto),
         openapi::BadRequest,
         openapi::NotFound,
         openapi::Conflict,
         openapi::AuthedErrors
-    ),
-    security(("bearer" = []))
+    )
 )]
 pub async fn cancel_reminder<S: AppStore>(
     AuthUser(user): AuthUser,
