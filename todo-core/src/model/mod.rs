@@ -14,6 +14,6 @@ pub use priority::Priority;
 pub use recurrence::{RRuleText, Recurrence, RecurrencePattern};
 pub use reminder::{Reminder, ReminderStatus, ReminderType};
 pub use tag::Tag;
-pub use task::Task;
+pub use task::{Task, TaskBuilder};
 pub use text::{Color, Description, TagName, TaskTitle};
 pub use time::{TimeZone, format_instant, normalize_instant, parse_instant};

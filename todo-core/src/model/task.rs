@@ -104,6 +104,145 @@ impl Task {
     pub fn is_recurring(&self) -> bool {
         self.recurrence.is_recurring()
     }
+
+    /// Starts a task with what every task has: id, owner, title and creation time. Everything
+    /// else starts at its default (see [`TaskBuilder`]).
+    pub fn builder(
+        id: TaskId,
+        user_id: UserId,
+        title: TaskTitle,
+        created_at: DateTime<Utc>,
+    ) -> TaskBuilder {
+        TaskBuilder {
+            task: Task {
+                id,
+                user_id,
+                title,
+                description: None,
+                completed: false,
+                completed_at: None,
+                due_datetime: None,
+                priority: Priority::default(),
+                recurrence: Recurrence::None,
+                recurrence_end_date: None,
+                series_start: None,
+                timezone: TimeZone::default(),
+                parent_task_id: None,
+                next_task_id: None,
+                tag_ids: Vec::new(),
+                created_at,
+                updated_at: created_at,
+            },
+        }
+    }
+}
+
+/// A [`Task`] under construction, from [`Task::builder`]: the one place that spells out a whole
+/// task with its defaults, for tests, fixtures and conversions that set only a few fields.
+///
+/// Defaults: pending (not completed), no description, no due date, [`Priority::default`]
+/// (`Medium`), no recurrence, end date or series start, [`TimeZone::default`] (UTC), no parent or
+/// next instance, no tags, and `updated_at` = `created_at`. Setters of optional fields take the
+/// value or an `Option` of it.
+///
+/// The setters keep what one field decides for another: [`completed_at`](Self::completed_at) sets
+/// `completed` too, [`tag_ids`](Self::tag_ids) sorts and deduplicates, and [`build`](Self::build)
+/// gives a recurring task without a series start its due date as series start (as the JSON form
+/// does). The rules between values the caller chooses (a recurring task needs a due date, the end
+/// date is not before it) are not checked: `build` returns the task as given, never an error, so
+/// that tests can build the invalid states they are about. Call [`Task::check_invariants`] on a
+/// task built from outside values.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct TaskBuilder {
+    task: Task,
+}
+
+impl TaskBuilder {
+    /// The description.
+    pub fn description(mut self, description: impl Into<Option<Description>>) -> Self {
+        self.task.description = description.into();
+        self
+    }
+
+    /// Completed at `at` (`completed` = true), or pending for `None`.
+    pub fn completed_at(mut self, at: impl Into<Option<DateTime<Utc>>>) -> Self {
+        self.task.completed_at = at.into();
+        self.task.completed = self.task.completed_at.is_some();
+        self
+    }
+
+    /// The due date.
+    pub fn due_datetime(mut self, due: impl Into<Option<DateTime<Utc>>>) -> Self {
+        self.task.due_datetime = due.into();
+        self
+    }
+
+    /// The priority.
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.task.priority = priority;
+        self
+    }
+
+    /// How it repeats.
+    pub fn recurrence(mut self, recurrence: Recurrence) -> Self {
+        self.task.recurrence = recurrence;
+        self
+    }
+
+    /// No occurrence after this instant.
+    pub fn recurrence_end_date(mut self, end: impl Into<Option<DateTime<Utc>>>) -> Self {
+        self.task.recurrence_end_date = end.into();
+        self
+    }
+
+    /// The first due date of the series (by default the due date, for a recurring task).
+    pub fn series_start(mut self, start: impl Into<Option<DateTime<Utc>>>) -> Self {
+        self.task.series_start = start.into();
+        self
+    }
+
+    /// The zone in which recurrence is computed.
+    pub fn timezone(mut self, timezone: TimeZone) -> Self {
+        self.task.timezone = timezone;
+        self
+    }
+
+    /// The task whose completion created this one.
+    pub fn parent_task_id(mut self, parent: impl Into<Option<TaskId>>) -> Self {
+        self.task.parent_task_id = parent.into();
+        self
+    }
+
+    /// The next instance that completing this task created.
+    pub fn next_task_id(mut self, next: impl Into<Option<TaskId>>) -> Self {
+        self.task.next_task_id = next.into();
+        self
+    }
+
+    /// The attached tags, sorted and without duplicates.
+    pub fn tag_ids(mut self, tag_ids: impl IntoIterator<Item = TagId>) -> Self {
+        let mut tag_ids: Vec<TagId> = tag_ids.into_iter().collect();
+        tag_ids.sort_unstable();
+        tag_ids.dedup();
+        self.task.tag_ids = tag_ids;
+        self
+    }
+
+    /// When it last changed (by default `created_at`).
+    pub fn updated_at(mut self, at: DateTime<Utc>) -> Self {
+        self.task.updated_at = at;
+        self
+    }
+
+    /// The task, unchecked (see [`TaskBuilder`]).
+    pub fn build(self) -> Task {
+        let mut task = self.task;
+        if task.recurrence.is_recurring() && task.series_start.is_none() {
+            task.series_start = task.due_datetime;
+        }
+        task
+    }
 }
 
 /// Records the cross-field schedule errors: a recurring task needs a due date, and the end date
@@ -250,5 +389,81 @@ impl<'de> Deserialize<'de> for Task {
         };
         task.check_invariants().map_err(D::Error::custom)?;
         Ok(task)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{RecurrencePattern, parse_instant};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        parse_instant("t", s).unwrap()
+    }
+
+    fn start() -> TaskBuilder {
+        Task::builder(
+            TaskId::new(1),
+            UserId::parse("u").unwrap(),
+            TaskTitle::parse("t").unwrap(),
+            at("2030-01-01T09:00:00Z"),
+        )
+    }
+
+    #[test]
+    fn a_built_task_starts_pending_without_optional_fields() {
+        let task = start().build();
+        assert_eq!(task.id, TaskId::new(1));
+        assert_eq!(task.user_id.as_str(), "u");
+        assert_eq!(task.title.as_str(), "t");
+        assert_eq!(task.description, None);
+        assert!(!task.completed);
+        assert_eq!(task.completed_at, None);
+        assert_eq!(task.due_datetime, None);
+        assert_eq!(task.priority, Priority::Medium);
+        assert_eq!(task.recurrence, Recurrence::None);
+        assert_eq!(task.recurrence_end_date, None);
+        assert_eq!(task.series_start, None);
+        assert_eq!(task.timezone, TimeZone::UTC);
+        assert_eq!(task.parent_task_id, None);
+        assert_eq!(task.next_task_id, None);
+        assert!(task.tag_ids.is_empty());
+        assert_eq!(task.created_at, at("2030-01-01T09:00:00Z"));
+        assert_eq!(task.updated_at, task.created_at);
+        assert_eq!(task.check_invariants(), Ok(()));
+    }
+
+    #[test]
+    fn setters_keep_completion_tags_and_series_start_consistent() {
+        let done = start().completed_at(at("2030-01-02T09:00:00Z")).build();
+        assert!(done.completed);
+        assert_eq!(done.completed_at, Some(at("2030-01-02T09:00:00Z")));
+        assert!(!start().completed_at(None).build().completed);
+
+        let tagged = start().tag_ids([5, 2, 5].map(TagId::new)).build().tag_ids;
+        assert_eq!(tagged, vec![TagId::new(2), TagId::new(5)]);
+
+        let weekly = start()
+            .recurrence(Recurrence::Pattern(RecurrencePattern::Weekly))
+            .due_datetime(at("2030-01-03T09:00:00Z"))
+            .build();
+        assert_eq!(weekly.series_start, Some(at("2030-01-03T09:00:00Z")));
+        assert_eq!(weekly.check_invariants(), Ok(()));
+        let resumed = start()
+            .recurrence(Recurrence::Pattern(RecurrencePattern::Weekly))
+            .due_datetime(at("2030-01-10T09:00:00Z"))
+            .series_start(at("2030-01-03T09:00:00Z"))
+            .build();
+        assert_eq!(resumed.series_start, Some(at("2030-01-03T09:00:00Z")));
+    }
+
+    #[test]
+    fn build_does_not_check_the_rules_between_chosen_values() {
+        let task = start()
+            .recurrence(Recurrence::Pattern(RecurrencePattern::Daily))
+            .build();
+        assert_eq!(task.due_datetime, None);
+        let errors = task.check_invariants().unwrap_err();
+        assert!(errors.to_string().contains("due_datetime"), "{errors}");
     }
 }
