@@ -87,25 +87,13 @@ fn user(s: &str) -> UserId {
 
 /// A task of `user` with every optional field empty.
 pub fn plain_task(user: &UserId, title: &str) -> Task {
-    Task {
-        id: TaskId::new(0),
-        user_id: user.clone(),
-        title: TaskTitle::parse(title).unwrap(),
-        description: None,
-        completed: false,
-        completed_at: None,
-        due_datetime: None,
-        priority: Priority::Medium,
-        recurrence: Recurrence::None,
-        recurrence_end_date: None,
-        series_start: None,
-        timezone: TimeZone::UTC,
-        parent_task_id: None,
-        next_task_id: None,
-        tag_ids: Vec::new(),
-        created_at: t0(),
-        updated_at: t0(),
-    }
+    Task::builder(
+        TaskId::new(0),
+        user.clone(),
+        TaskTitle::parse(title).unwrap(),
+        t0(),
+    )
+    .build()
 }
 
 async fn insert<T: StoreTx>(tx: &mut T, task: Task) -> Task {

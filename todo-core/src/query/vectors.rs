@@ -24,7 +24,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::{Page, TaskQuery};
 use crate::error::ValidationErrors;
 use crate::ids::{TagId, TaskId, UserId};
-use crate::model::{Description, Priority, Recurrence, Task, TaskTitle, TimeZone};
+use crate::model::{Description, Priority, Task, TaskTitle};
 
 /// The whole vector file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,28 +210,18 @@ impl VectorTask {
             Some(d) => Some(Description::parse(d)?),
             None => None,
         };
-        let mut tag_ids: Vec<TagId> = self.tag_ids.iter().copied().map(TagId::new).collect();
-        tag_ids.sort_unstable();
-        tag_ids.dedup();
-        let task = Task {
-            id: TaskId::new(self.id),
-            user_id: user.clone(),
-            title: TaskTitle::parse(&self.title)?,
-            description,
-            completed: self.completed,
-            completed_at: self.completed.then_some(self.created_at),
-            due_datetime: self.due_datetime,
-            priority: self.priority,
-            recurrence: Recurrence::None,
-            recurrence_end_date: None,
-            series_start: None,
-            timezone: TimeZone::UTC,
-            parent_task_id: None,
-            next_task_id: None,
-            tag_ids,
-            created_at: self.created_at,
-            updated_at: self.created_at,
-        };
+        let task = Task::builder(
+            TaskId::new(self.id),
+            user.clone(),
+            TaskTitle::parse(&self.title)?,
+            self.created_at,
+        )
+        .description(description)
+        .completed_at(self.completed.then_some(self.created_at))
+        .due_datetime(self.due_datetime)
+        .priority(self.priority)
+        .tag_ids(self.tag_ids.iter().copied().map(TagId::new))
+        .build();
         task.check_invariants()?;
         Ok(task)
     }

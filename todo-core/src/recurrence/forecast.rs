@@ -119,20 +119,21 @@ fn next_due(done: &Task) -> NextDue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::plain_task;
-    use crate::ids::UserId;
-    use crate::model::{RRuleText, RecurrencePattern, parse_instant};
+    use crate::conformance::t0;
+    use crate::ids::{TaskId, UserId};
+    use crate::model::{RRuleText, RecurrencePattern, TaskTitle, parse_instant};
 
     fn at(s: &str) -> DateTime<Utc> {
         parse_instant("t", s).unwrap()
     }
 
+    /// Weekly from 2030-03-01 09:00 UTC (a Friday), which is also its series start.
     fn weekly() -> Task {
-        let mut t = plain_task(&UserId::parse("u").unwrap(), "t");
-        t.recurrence = Recurrence::Pattern(RecurrencePattern::Weekly);
-        t.due_datetime = Some(at("2030-03-01T09:00:00Z"));
-        t.series_start = t.due_datetime;
-        t
+        let (user, title) = (UserId::parse("u").unwrap(), TaskTitle::parse("t").unwrap());
+        Task::builder(TaskId::new(0), user, title, t0())
+            .recurrence(Recurrence::Pattern(RecurrencePattern::Weekly))
+            .due_datetime(at("2030-03-01T09:00:00Z"))
+            .build()
     }
 
     #[test]
