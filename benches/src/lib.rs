@@ -3,7 +3,7 @@
 /// Deterministic tasks for the list-query benchmark.
 pub mod query_data {
     use chrono::{DateTime, Duration, Utc};
-    use todo_core::model::{Description, Priority, Recurrence, Task, TaskTitle, TimeZone};
+    use todo_core::model::{Description, Priority, Task, TaskTitle};
     use todo_core::{FieldError, TagId, TaskId, UserId};
 
     /// Mostly English words, with a few non-ASCII ones (about 5% of titles have one), so that
@@ -138,30 +138,18 @@ pub mod query_data {
             let completed = rng.below(10) < 3;
             let created_at = epoch - Duration::seconds(1 + rng.below(365 * 86_400) as i64);
             let priority = Priority::ALL[rng.below(3) as usize];
-            let mut tag_ids: Vec<TagId> = (0..rng.below(4))
+            let tag_ids: Vec<TagId> = (0..rng.below(4))
                 .map(|_| TagId::new(1 + rng.below(20) as i64))
                 .collect();
-            tag_ids.sort_unstable();
-            tag_ids.dedup();
-            out.push(Task {
-                id: TaskId::new(id),
-                user_id: user.clone(),
-                title,
-                description,
-                completed,
-                completed_at: completed.then_some(created_at),
-                due_datetime,
-                priority,
-                recurrence: Recurrence::None,
-                recurrence_end_date: None,
-                series_start: None,
-                timezone: TimeZone::UTC,
-                parent_task_id: None,
-                next_task_id: None,
-                tag_ids,
-                created_at,
-                updated_at: created_at,
-            });
+            out.push(
+                Task::builder(TaskId::new(id), user.clone(), title, created_at)
+                    .description(description)
+                    .completed_at(completed.then_some(created_at))
+                    .due_datetime(due_datetime)
+                    .priority(priority)
+                    .tag_ids(tag_ids)
+                    .build(),
+            );
         }
         Ok(out)
     }

@@ -39,25 +39,21 @@ fn event(n: u128, occurred_at: &str, payload: EventPayload) -> DomainEvent {
 
 /// A weekly task in Berlin with two tags, due 2026-02-20 16:00 local.
 pub fn weekly_task() -> Task {
-    Task {
-        id: TaskId::new(123),
-        user_id: user(),
-        title: TaskTitle::parse("Complete project report").unwrap(),
-        description: Some(Description::parse("Final report for Q4\nwith appendix").unwrap()),
-        completed: false,
-        completed_at: None,
-        due_datetime: Some(at("2026-02-20T15:00:00Z")),
-        priority: Priority::High,
-        recurrence: Recurrence::Pattern(RecurrencePattern::Weekly),
-        recurrence_end_date: Some(at("2026-06-30T23:59:59Z")),
-        series_start: Some(at("2026-02-20T15:00:00Z")),
-        timezone: TimeZone::parse("Europe/Berlin").unwrap(),
-        parent_task_id: None,
-        next_task_id: None,
-        tag_ids: vec![TagId::new(2), TagId::new(5)],
-        created_at: at("2026-02-15T10:00:00.123456Z"),
-        updated_at: at("2026-02-15T10:00:00.123456Z"),
-    }
+    Task::builder(
+        TaskId::new(123),
+        user(),
+        TaskTitle::parse("Complete project report").unwrap(),
+        at("2026-02-15T10:00:00.123456Z"),
+    )
+    .description(Description::parse("Final report for Q4\nwith appendix").unwrap())
+    .due_datetime(at("2026-02-20T15:00:00Z"))
+    .priority(Priority::High)
+    .recurrence(Recurrence::Pattern(RecurrencePattern::Weekly))
+    .recurrence_end_date(at("2026-06-30T23:59:59Z"))
+    .series_start(at("2026-02-20T15:00:00Z"))
+    .timezone(TimeZone::parse("Europe/Berlin").unwrap())
+    .tag_ids([TagId::new(2), TagId::new(5)])
+    .build()
 }
 
 pub fn weekly_snapshot() -> TaskSnapshot {
@@ -80,44 +76,33 @@ pub fn completed_weekly_task() -> Task {
 
 /// A task without due date, description, tags or recurrence.
 pub fn plain_task() -> Task {
-    Task {
-        id: TaskId::new(7),
-        user_id: user(),
-        title: TaskTitle::parse("Buy milk").unwrap(),
-        description: None,
-        completed: false,
-        completed_at: None,
-        due_datetime: None,
-        priority: Priority::Medium,
-        recurrence: Recurrence::None,
-        recurrence_end_date: None,
-        series_start: None,
-        timezone: TimeZone::UTC,
-        parent_task_id: None,
-        next_task_id: None,
-        tag_ids: vec![],
-        created_at: at("2026-02-15T09:00:00Z"),
-        updated_at: at("2026-02-15T09:00:00Z"),
-    }
+    Task::builder(
+        TaskId::new(7),
+        user(),
+        TaskTitle::parse("Buy milk").unwrap(),
+        at("2026-02-15T09:00:00Z"),
+    )
+    .build()
 }
 
 /// The next instance of an RRULE series, created by completing task 40.
 pub fn rrule_task() -> Task {
-    Task {
-        id: TaskId::new(41),
-        title: TaskTitle::parse("Stand-up notes").unwrap(),
-        due_datetime: Some(at("2026-03-04T08:00:00Z")),
-        priority: Priority::Low,
-        recurrence: Recurrence::Rule(RRuleText::parse("FREQ=WEEKLY;BYDAY=MO,WE").unwrap()),
-        series_start: Some(at("2026-03-02T08:00:00Z")),
-        timezone: TimeZone::parse("America/New_York").unwrap(),
-        parent_task_id: Some(TaskId::new(40)),
-        next_task_id: None,
-        tag_ids: vec![TagId::new(9)],
-        created_at: at("2026-03-02T08:05:00Z"),
-        updated_at: at("2026-03-02T08:05:00Z"),
-        ..plain_task()
-    }
+    Task::builder(
+        TaskId::new(41),
+        user(),
+        TaskTitle::parse("Stand-up notes").unwrap(),
+        at("2026-03-02T08:05:00Z"),
+    )
+    .due_datetime(at("2026-03-04T08:00:00Z"))
+    .priority(Priority::Low)
+    .recurrence(Recurrence::Rule(
+        RRuleText::parse("FREQ=WEEKLY;BYDAY=MO,WE").unwrap(),
+    ))
+    .series_start(at("2026-03-02T08:00:00Z"))
+    .timezone(TimeZone::parse("America/New_York").unwrap())
+    .parent_task_id(TaskId::new(40))
+    .tag_ids([TagId::new(9)])
+    .build()
 }
 
 /// One or more realistic domain events of every kind.
