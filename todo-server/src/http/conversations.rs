@@ -32,7 +32,7 @@ use todo_events::dapr::DaprConversations;
 use utoipa::ToSchema;
 
 use super::auth::AuthUser;
-use super::error::ApiError;
+use super::error::{self, ApiError};
 use super::extract::{PathIds, read_json_value};
 use super::openapi::{self, ErrorBody};
 use super::{AppState, AppStore};
@@ -89,7 +89,7 @@ fn etag_header(etag: &str) -> Result<HeaderValue> {
     HeaderValue::from_str(&quoted(etag)).map_err(|_| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
+            error::ErrorCode::Internal,
             "internal error",
         )
     })

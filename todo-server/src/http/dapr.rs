@@ -14,7 +14,7 @@ use todo_events::dapr::jobs::ReminderJob;
 use todo_events::dapr::subscription::{DeliveryAnswer, DeliveryStatus, event_of_delivery};
 use todo_events::{EventHandler, Topic};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::{AppState, AppStore};
 use crate::consumers::{
     ACTIVITY_LOG_WRITER, ActivityLogWriter, RECURRING_TASK_CREATOR, RecurringTaskCreator,
@@ -158,7 +158,11 @@ pub async fn job<S: AppStore>(
     }
     let job = ReminderJob::of_callback(&name, &body).map_err(|e| {
         dapr.job_callbacks.with_label_values(&["rejected"]).inc();
-        ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", e.to_string())
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::ValidationError,
+            e.to_string(),
+        )
     })?;
     match st
         .service

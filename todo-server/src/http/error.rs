@@ -12,11 +12,80 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
 use todo_core::error::{Error, StoreError, ValidationErrors};
 use todo_core::model::format_instant;
 
 use super::{AppState, AppStore, REQUEST_ID_HEADER};
+
+/// The contract's error codes: `error.code` of every error body (and of the real-time `error`
+/// messages). Serialized as [`ErrorCode::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// `VALIDATION_ERROR`: a bad parameter or body (400, 422).
+    ValidationError,
+    /// `BAD_REQUEST`: another client error without a code of its own.
+    BadRequest,
+    /// `UNAUTHORIZED`: no, malformed, badly signed or expired token (401).
+    Unauthorized,
+    /// `FORBIDDEN`: a token for another user (403).
+    Forbidden,
+    /// `NOT_FOUND`: no such resource or route (404).
+    NotFound,
+    /// `METHOD_NOT_ALLOWED` (405).
+    MethodNotAllowed,
+    /// `TIMEOUT` (408).
+    Timeout,
+    /// `CONFLICT`: a concurrent change, a duplicate, a request in progress (409).
+    Conflict,
+    /// `QUOTA_EXCEEDED`: the user holds as much as the quota allows (409).
+    QuotaExceeded,
+    /// `PRECONDITION_FAILED`: an `If-Match` that does not match (412).
+    PreconditionFailed,
+    /// `PAYLOAD_TOO_LARGE` (413).
+    PayloadTooLarge,
+    /// `UNSUPPORTED_MEDIA_TYPE` (415).
+    UnsupportedMediaType,
+    /// `RATE_LIMITED` (429).
+    RateLimited,
+    /// `UNAVAILABLE`: retry later (503).
+    Unavailable,
+    /// `INTERNAL` (500).
+    Internal,
+    /// `INVALID_MESSAGE`: a real-time client message that cannot be understood.
+    InvalidMessage,
+}
+
+impl ErrorCode {
+    /// The code on the wire, e.g. `VALIDATION_ERROR`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ValidationError => "VALIDATION_ERROR",
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
+            ErrorCode::PreconditionFailed => "PRECONDITION_FAILED",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Internal => "INTERNAL",
+            ErrorCode::InvalidMessage => "INVALID_MESSAGE",
+        }
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<Ser: serde::Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
 
 /// An error answer: status, machine-readable code, a sentence and optional details.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +93,7 @@ pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
     /// The contract's code (`VALIDATION_ERROR`, `NOT_FOUND`, ...).
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// For people; never holds internals.
     pub message: String,
     /// Structured details (field errors, the missing resource), or `null`.
@@ -33,7 +102,7 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with the given status, code and message, without details.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -47,7 +116,7 @@ impl ApiError {
         let first = errors.first();
         ApiError {
             status,
-            code: "VALIDATION_ERROR",
+            code: ErrorCode::ValidationError,
             message: errors.to_string(),
             details: json!({ "field": first.field, "errors": errors.errors() }),
         }
@@ -55,28 +124,28 @@ impl ApiError {
 
     /// 401: no, malformed, badly signed or expired token.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
     }
 
     /// 403: a valid token for another user.
     pub fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "FORBIDDEN",
+            ErrorCode::Forbidden,
             "the token does not grant access to this user's resources",
         )
     }
 
     /// 404 for a path that names no resource or route.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
     /// 413: the body is larger than the limit.
     pub fn payload_too_large(limit: usize) -> Self {
         let mut e = Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
+            ErrorCode::PayloadTooLarge,
             format!("the request body is larger than {limit} bytes"),
         );
         e.details = json!({ "limit_bytes": limit });
@@ -87,7 +156,7 @@ impl ApiError {
     pub fn precondition_failed() -> Self {
         Self::new(
             StatusCode::PRECONDITION_FAILED,
-            "PRECONDITION_FAILED",
+            ErrorCode::PreconditionFailed,
             "If-Match does not name the current version of the resource",
         )
     }
@@ -96,7 +165,7 @@ impl ApiError {
     pub fn unsupported_media_type() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::UnsupportedMediaType,
             "the request body must be JSON with Content-Type: application/json",
         )
     }
@@ -104,20 +173,20 @@ impl ApiError {
     /// The code used for a bare status (an error response produced outside the handlers).
     fn for_status(status: StatusCode) -> Self {
         let code = match status.as_u16() {
-            400 | 422 => "VALIDATION_ERROR",
-            401 => "UNAUTHORIZED",
-            403 => "FORBIDDEN",
-            404 => "NOT_FOUND",
-            405 => "METHOD_NOT_ALLOWED",
-            408 => "TIMEOUT",
-            409 => "CONFLICT",
-            412 => "PRECONDITION_FAILED",
-            413 => "PAYLOAD_TOO_LARGE",
-            415 => "UNSUPPORTED_MEDIA_TYPE",
-            429 => "RATE_LIMITED",
-            503 => "UNAVAILABLE",
-            s if s < 500 => "BAD_REQUEST",
-            _ => "INTERNAL",
+            400 | 422 => ErrorCode::ValidationError,
+            401 => ErrorCode::Unauthorized,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            408 => ErrorCode::Timeout,
+            409 => ErrorCode::Conflict,
+            412 => ErrorCode::PreconditionFailed,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            429 => ErrorCode::RateLimited,
+            503 => ErrorCode::Unavailable,
+            s if s < 500 => ErrorCode::BadRequest,
+            _ => ErrorCode::Internal,
         };
         let message = match status.as_u16() {
             404 => "no such route".to_owned(),
@@ -155,9 +224,15 @@ impl From<Error> for ApiError {
                 a.details = json!({ "resource": resource, "id": id });
                 a
             }
-            Error::Conflict { message } => ApiError::new(StatusCode::CONFLICT, "CONFLICT", message),
+            Error::Conflict { message } => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
+            }
             e @ Error::QuotaExceeded { quota, limit } => {
-                let mut a = ApiError::new(StatusCode::CONFLICT, "QUOTA_EXCEEDED", e.to_string());
+                let mut a = ApiError::new(
+                    StatusCode::CONFLICT,
+                    ErrorCode::QuotaExceeded,
+                    e.to_string(),
+                );
                 a.details = json!({ "quota": quota, "limit": limit });
                 a
             }
@@ -165,7 +240,7 @@ impl From<Error> for ApiError {
                 tracing::warn!(%detail, "store conflict after retries");
                 ApiError::new(
                     StatusCode::CONFLICT,
-                    "CONFLICT",
+                    ErrorCode::Conflict,
                     "the resource was changed concurrently; retry the request",
                 )
             }
@@ -173,7 +248,7 @@ impl From<Error> for ApiError {
                 tracing::warn!(%detail, "unique violation reached the HTTP layer");
                 ApiError::new(
                     StatusCode::CONFLICT,
-                    "CONFLICT",
+                    ErrorCode::Conflict,
                     "the change collides with existing data",
                 )
             }
@@ -181,7 +256,7 @@ impl From<Error> for ApiError {
                 tracing::error!(%detail, "store unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "UNAVAILABLE",
+                    ErrorCode::Unavailable,
                     "the service is temporarily unavailable; retry later",
                 )
             }
@@ -189,7 +264,7 @@ impl From<Error> for ApiError {
                 tracing::error!(error = %other, "internal error");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL",
+                    ErrorCode::Internal,
                     "internal error",
                 )
             }

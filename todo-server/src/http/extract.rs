@@ -13,7 +13,7 @@ use todo_core::error::{ErrorCode, FieldError};
 use todo_core::ids::{ConversationId, TagId, TaskId};
 use todo_core::input::{InputBody, parse_body};
 
-use super::error::ApiError;
+use super::error::{self, ApiError};
 use super::{AppState, AppStore};
 
 /// A path that could not be decoded (e.g. invalid percent-encoding): 400.
@@ -141,7 +141,7 @@ pub(crate) async fn read_limited(
             tracing::debug!(error = %e, "request body could not be read");
             Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "VALIDATION_ERROR",
+                error::ErrorCode::ValidationError,
                 "the request body could not be read",
             ))
         }

@@ -48,7 +48,7 @@ use todo_core::ports::{
 use todo_core::service::TaskService;
 
 use super::auth::AuthUser;
-use super::error::ApiError;
+use super::error::{self, ApiError};
 use super::{AppState, AppStore};
 
 /// The request header.
@@ -140,7 +140,7 @@ fn replay(stored: StoredResponse) -> Response {
 fn in_progress() -> Response {
     let mut e = ApiError::new(
         StatusCode::CONFLICT,
-        "CONFLICT",
+        error::ErrorCode::Conflict,
         "a request with this Idempotency-Key is still in progress; retry in a second",
     );
     e.details = json!({ "field": IdempotencyKey::FIELD, "retry_after_secs": 1 });

@@ -26,7 +26,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use serde_json::json;
 use todo_core::ids::UserId;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::observe::VerifiedUser;
 use super::{AppState, AppStore};
 
@@ -78,7 +78,7 @@ fn rate_limited(limit: u32, wait: Duration) -> Response {
     let secs = secs.max(1);
     let mut e = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
+        ErrorCode::RateLimited,
         format!("more than {limit} requests per minute; retry in {secs} s"),
     );
     e.details = json!({ "limit_per_minute": limit, "retry_after_secs": secs });

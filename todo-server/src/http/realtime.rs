@@ -40,7 +40,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
 use super::auth::AuthError;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::{AppState, AppStore};
 use crate::bus::EventBus;
 
@@ -246,7 +246,7 @@ fn control(event_type: &str, data: Value) -> String {
 fn error_message(message: &str) -> String {
     control(
         "error",
-        serde_json::json!({ "code": "INVALID_MESSAGE", "message": message }),
+        serde_json::json!({ "code": ErrorCode::InvalidMessage, "message": message }),
     )
 }
 
@@ -392,7 +392,7 @@ impl Streams {
         if *total >= self.limits.total {
             let mut e = ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "UNAVAILABLE",
+                ErrorCode::Unavailable,
                 "the server holds as many real-time streams as it can; retry later",
             );
             e.details = serde_json::json!({ "limit_streams": self.limits.total });
@@ -403,7 +403,7 @@ impl Streams {
             let limit = self.limits.per_user;
             let mut e = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
+                ErrorCode::RateLimited,
                 format!("at most {limit} real-time streams may be open per user; close one first"),
             );
             e.details = serde_json::json!({ "limit_streams_per_user": limit });
@@ -754,7 +754,7 @@ fn parse_since(raw: Option<&str>, field: &'static str) -> Result<Option<EventId>
         .map_err(|_| {
             let mut e = ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "VALIDATION_ERROR",
+                ErrorCode::ValidationError,
                 format!("{field} must be an event id (a UUID)"),
             );
             e.details = serde_json::json!({ "field": field });
@@ -765,7 +765,7 @@ fn parse_since(raw: Option<&str>, field: &'static str) -> Result<Option<EventId>
 fn unavailable() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "UNAVAILABLE",
+        ErrorCode::Unavailable,
         "real-time updates are not available on this server",
     )
 }
@@ -818,9 +818,9 @@ pub async fn websocket<S: AppStore>(
             return Err(ApiError::new(
                 status,
                 if status.is_client_error() {
-                    "BAD_REQUEST"
+                    ErrorCode::BadRequest
                 } else {
-                    "INTERNAL"
+                    ErrorCode::Internal
                 },
                 rejection.body_text(),
             ));
@@ -1066,7 +1066,7 @@ impl<'a> Session<'a> {
         let text = control(
             "error",
             serde_json::json!({
-                "code": "UNAVAILABLE",
+                "code": ErrorCode::Unavailable,
                 "message": "the missed events cannot be read now; reconnect later"
             }),
         );
@@ -1149,7 +1149,7 @@ pub async fn events<S: AppStore>(
                 let c = Channel::parse(name).ok_or_else(|| {
                     let mut e = ApiError::new(
                         StatusCode::BAD_REQUEST,
-                        "VALIDATION_ERROR",
+                        ErrorCode::ValidationError,
                         format!(
                             "unknown channel {name:?}; the channels are task-updates and reminders"
                         ),

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::json;
 use todo_core::UserId;
 
+use super::error::ErrorCode;
 use super::{ApiError, issue_token};
 
 macro_rules! static_file {
@@ -176,7 +177,7 @@ fn dev_token(
     if !local {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "FORBIDDEN",
+            ErrorCode::Forbidden,
             "dev tokens are given only to callers on this machine",
         ));
     }
@@ -186,8 +187,13 @@ fn dev_token(
             &todo_core::ValidationErrors::from(e),
         )
     })?;
-    let token = issue_token(secret, &user, DEV_TOKEN_TTL)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string()))?;
+    let token = issue_token(secret, &user, DEV_TOKEN_TTL).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            e.to_string(),
+        )
+    })?;
     let mut res = Json(json!({
         "user_id": user.as_str(),
         "token": token,
