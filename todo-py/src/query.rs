@@ -1,14 +1,12 @@
 //! The list query: `TaskQuery::from_pairs` (the HTTP API's parameters) and the engine's `apply`
 //! (search, filter, sort, page) over task dicts or row objects.
 
-use chrono::{DateTime, Utc};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
-use todo_core::ErrorCode;
-use todo_core::ids::{TagId, TaskId};
-use todo_core::model::{Priority, format_instant};
-use todo_core::query::{Page, QueryRow, SortKey, StatusFilter, TaskQuery, apply};
+use pyo3::types::{PyBool, PyDateTime, PyDict, PyInt, PyList, PyString, PyTuple};
+use todo_core::model::format_instant;
+use todo_core::query::row::{Raw, RawInstant};
+use todo_core::query::{Fields, Page, QueryRow, RowInput, TaskQuery, apply};
 
 use crate::convert::{instant_of, to_datetime};
 use crate::errors::{self, BAD_REQUEST};
@@ -16,210 +14,176 @@ use crate::errors::{self, BAD_REQUEST};
 /// From this many tasks on, the engine runs with the GIL released.
 const DETACH_AT: usize = 256;
 
-/// What the engine reads of one task, copied out of the Python object, and the object's position.
+/// One task as the core's row reader made it, with the object's position.
 type Row = QueryRow<usize>;
 
-/// Which fields of the rows a query needs: those it searches, filters or sorts on (the id,
-/// which breaks ties, always). A field a query does not mention cannot change its page, so
-/// `query_tasks` reads only these; a `TaskSet` reads every field, for any later query.
-#[derive(Debug, Clone, Copy)]
-struct Needs {
-    text: bool,
-    completed: bool,
-    due: bool,
-    priority: bool,
-    tags: bool,
-    created: bool,
+/// What a Python value is, for the message of a value of the wrong type.
+fn found(v: &Bound<'_, PyAny>) -> String {
+    v.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".to_owned())
 }
 
-impl Needs {
-    const ALL: Needs = Needs {
-        text: true,
-        completed: true,
-        due: true,
-        priority: true,
-        tags: true,
-        created: true,
+/// A raw field from `v` (`None`: missing) read by `f` (`None`: another type).
+fn raw<'py, T>(
+    v: Option<Bound<'py, PyAny>>,
+    f: impl FnOnce(&Bound<'py, PyAny>) -> PyResult<Option<T>>,
+) -> PyResult<Raw<T>> {
+    let Some(v) = v else {
+        return Ok(Raw::Missing);
     };
+    Ok(match f(&v)? {
+        Some(x) => Raw::Value(x),
+        None => Raw::WrongType(found(&v)),
+    })
+}
 
-    fn of(q: &TaskQuery) -> Needs {
-        Needs {
-            text: !q.search.is_empty() || q.sort_by == SortKey::Title,
-            completed: q.status != StatusFilter::All,
-            due: q.due_start.is_some() || q.due_end.is_some() || q.sort_by == SortKey::DueDatetime,
-            priority: !q.priorities.is_empty() || q.sort_by == SortKey::Priority,
-            tags: q.tags.is_some(),
-            created: q.sort_by == SortKey::CreatedAt,
-        }
+/// An `int` (not a `bool`) that fits in 64 bits.
+fn int(v: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+    if v.cast::<PyInt>().is_err() || v.is_instance_of::<PyBool>() {
+        return Ok(None);
     }
+    Ok(v.extract::<i64>().ok())
+}
+
+/// A `str` (or a subclass, such as a `str` enum).
+fn text(v: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    match v.cast::<PyString>() {
+        Ok(s) => Ok(Some(s.to_cow()?.into_owned())),
+        Err(_) => Ok(None),
+    }
+}
+
+fn boolean(v: &Bound<'_, PyAny>) -> PyResult<Option<bool>> {
+    Ok(v.cast::<PyBool>().ok().map(|b| b.is_true()))
+}
+
+/// An aware `datetime` or a `str`; a naive `datetime` is reported as such.
+fn instant(v: &Bound<'_, PyAny>) -> PyResult<Raw<RawInstant>> {
+    if let Ok(dt) = v.cast::<PyDateTime>() {
+        return Ok(match instant_of(dt)? {
+            Some(t) => Raw::Value(RawInstant::At(t)),
+            None => Raw::WrongType("a naive datetime (without tzinfo)".to_owned()),
+        });
+    }
+    Ok(match text(v)? {
+        Some(s) => Raw::Value(RawInstant::Text(s)),
+        None => Raw::WrongType(found(v)),
+    })
 }
 
 /// Reads one row: `tasks[i]` as a dict (keys) or any other object (attributes).
 struct RowReader<'a, 'py> {
     obj: &'a Bound<'py, PyAny>,
     dict: Option<&'a Bound<'py, PyDict>>,
-    position: usize,
 }
 
 impl<'py> RowReader<'_, 'py> {
+    /// The value of `key`; `None` when it is absent or `None`.
     fn get(&self, key: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let v = match self.dict {
-            Some(d) => d.get_item(key)?,
-            None => self.obj.getattr_opt(key)?,
-        };
-        Ok(v.filter(|v| !v.is_none()))
+        get_in(self.obj, self.dict, key)
     }
 
-    fn get_if(
+    fn instant(&self, key: &Bound<'py, PyString>) -> PyResult<Raw<RawInstant>> {
+        match self.get(key)? {
+            Some(v) => instant(&v),
+            None => Ok(Raw::Missing),
+        }
+    }
+
+    /// A list of ids: `int`s, or with `key`, dicts or objects whose `key` is an `int`. Any
+    /// iterable but a `str` is a list.
+    fn ids(
         &self,
-        needed: bool,
-        key: &Bound<'py, PyString>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        if needed { self.get(key) } else { Ok(None) }
-    }
-
-    fn name(&self, field: &str) -> String {
-        format!("tasks[{}].{field}", self.position)
-    }
-
-    fn bad(&self, field: &str, code: ErrorCode, message: &str) -> PyErr {
-        let name = self.name(field);
-        errors::field_error(self.obj.py(), &name, code, format!("{name} {message}"))
-    }
-
-    fn required(&self, key: &Bound<'py, PyString>, field: &str) -> PyResult<Bound<'py, PyAny>> {
-        self.get(key)?
-            .ok_or_else(|| self.bad(field, ErrorCode::Required, "is required"))
-    }
-
-    fn string(&self, field: &str, v: &Bound<'py, PyAny>) -> PyResult<String> {
-        match v.cast::<PyString>() {
-            Ok(s) => Ok(s.to_cow()?.into_owned()),
-            Err(_) => Err(self.bad(field, ErrorCode::InvalidFormat, "must be a str")),
-        }
-    }
-
-    fn instant(&self, field: &str, v: &Bound<'py, PyAny>) -> PyResult<DateTime<Utc>> {
-        if let Ok(dt) = v.cast::<pyo3::types::PyDateTime>() {
-            return instant_of(dt)?.ok_or_else(|| {
-                self.bad(
-                    field,
-                    ErrorCode::InvalidFormat,
-                    "must be a timezone-aware datetime; got a naive datetime",
-                )
-            });
-        }
-        if let Ok(s) = v.cast::<PyString>() {
-            let name = self.name(field);
-            return todo_core::model::parse_instant(&name, &s.to_cow()?)
-                .map_err(|e| errors::field(v.py(), e));
-        }
-        Err(self.bad(
-            field,
-            ErrorCode::InvalidFormat,
-            "must be an aware datetime or an RFC 3339 string",
-        ))
-    }
-
-    fn read(&self, needs: Needs) -> PyResult<Row> {
-        let py = self.obj.py();
-        let k_id = intern!(py, "id");
-        let k_title = intern!(py, "title");
-        let k_description = intern!(py, "description");
-        let k_completed = intern!(py, "completed");
-        let k_due = intern!(py, "due_datetime");
-        let k_priority = intern!(py, "priority");
-        let k_tag_ids = intern!(py, "tag_ids");
-        let k_created = intern!(py, "created_at");
-
-        let id = self.required(k_id, "id")?;
-        let id = match id.cast::<PyInt>() {
-            Ok(n) if !id.is_instance_of::<PyBool>() => TaskId::new(n.extract::<i64>()?),
-            _ => return Err(self.bad("id", ErrorCode::InvalidFormat, "must be an int")),
+        v: Option<Bound<'py, PyAny>>,
+        key: Option<&Bound<'py, PyString>>,
+    ) -> PyResult<Raw<Vec<i64>>> {
+        let Some(v) = v else {
+            return Ok(Raw::Missing);
         };
-        let (title, description) = if needs.text {
-            let title = self.string("title", &self.required(k_title, "title")?)?;
-            let description = match self.get(k_description)? {
-                Some(d) => Some(self.string("description", &d)?),
-                None => None,
+        let wrong = || Ok(Raw::WrongType(found(&v)));
+        if v.is_instance_of::<PyString>() {
+            return wrong();
+        }
+        let Ok(items) = v.try_iter() else {
+            return wrong();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let item = item?;
+            let id = match key {
+                None => Some(item),
+                Some(k) => get_in(&item, item.cast::<PyDict>().ok(), k)?,
             };
-            (title, description)
-        } else {
-            (String::new(), None)
-        };
-        let completed = match self.get_if(needs.completed, k_completed)? {
-            Some(c) => match c.cast::<PyBool>() {
-                Ok(b) => b.is_true(),
-                Err(_) => {
-                    return Err(self.bad("completed", ErrorCode::InvalidFormat, "must be a bool"));
-                }
-            },
-            None => false,
-        };
-        let due = match self.get_if(needs.due, k_due)? {
-            Some(d) => Some(self.instant("due_datetime", &d)?),
-            None => None,
-        };
-        let priority = match self.get_if(needs.priority, k_priority)? {
-            Some(p) => {
-                let s = self.string("priority", &p)?;
-                let name = self.name("priority");
-                Priority::parse(&name, &s).map_err(|e| errors::field(py, e))?
+            match id.as_ref().map(int).transpose()?.flatten() {
+                Some(n) => out.push(n),
+                None => return wrong(),
             }
-            None => Priority::default(),
+        }
+        Ok(Raw::Value(out))
+    }
+
+    /// The fields in `fields` (and the id) as the core's row reader takes them.
+    fn input(&self, fields: Fields) -> PyResult<RowInput> {
+        let py = self.obj.py();
+        let mut r = RowInput {
+            id: raw(self.get(intern!(py, "id"))?, int)?,
+            ..RowInput::default()
         };
-        let tag_ids = match self.get_if(needs.tags, k_tag_ids)? {
-            Some(list) => {
-                let mut ids = Vec::new();
-                for item in list.try_iter()? {
-                    let item = item?;
-                    match item.extract::<i64>() {
-                        Ok(n) if !item.is_instance_of::<PyBool>() => ids.push(TagId::new(n)),
-                        _ => {
-                            return Err(self.bad(
-                                "tag_ids",
-                                ErrorCode::InvalidFormat,
-                                "must hold ints",
-                            ));
-                        }
-                    }
-                }
-                ids
+        if fields.text {
+            r.title = raw(self.get(intern!(py, "title"))?, text)?;
+            r.description = raw(self.get(intern!(py, "description"))?, text)?;
+        }
+        if fields.completed {
+            r.completed = raw(self.get(intern!(py, "completed"))?, boolean)?;
+        }
+        if fields.due {
+            r.due_datetime = self.instant(intern!(py, "due_datetime"))?;
+        }
+        if fields.priority {
+            r.priority = raw(self.get(intern!(py, "priority"))?, text)?;
+        }
+        if fields.tags {
+            r.tag_ids = self.ids(self.get(intern!(py, "tag_ids"))?, None)?;
+            if r.tag_ids == Raw::Missing {
+                // The API's `tags` (dicts, or tag rows with an `id`), read only without `tag_ids`.
+                r.tags = self.ids(self.get(intern!(py, "tags"))?, Some(intern!(py, "id")))?;
             }
-            None => Vec::new(),
-        };
-        let created_at = if needs.created {
-            self.instant("created_at", &self.required(k_created, "created_at")?)?
-        } else {
-            DateTime::<Utc>::UNIX_EPOCH
-        };
-        Ok(Row {
-            extra: self.position,
-            id,
-            title,
-            description,
-            completed,
-            due,
-            priority,
-            tag_ids,
-            created_at,
-        })
+        }
+        if fields.created {
+            r.created_at = self.instant(intern!(py, "created_at"))?;
+        }
+        Ok(r)
     }
 }
 
-/// Copies the rows out of `tasks` (any iterable) and keeps the objects for the result page.
-fn read_rows(tasks: &Bound<'_, PyAny>, needs: Needs) -> PyResult<(Vec<Row>, Vec<Py<PyAny>>)> {
+/// `key` of a dict, or the attribute of any other object; `None` when absent or `None`.
+fn get_in<'py>(
+    obj: &Bound<'py, PyAny>,
+    dict: Option<&Bound<'py, PyDict>>,
+    key: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let v = match dict {
+        Some(d) => d.get_item(key)?,
+        None => obj.getattr_opt(key)?,
+    };
+    Ok(v.filter(|v| !v.is_none()))
+}
+
+/// Reads the rows out of `tasks` (any iterable) with the core's row reader, only the fields in
+/// `fields`, and keeps the objects for the result page.
+fn read_rows(tasks: &Bound<'_, PyAny>, fields: Fields) -> PyResult<(Vec<Row>, Vec<Py<PyAny>>)> {
+    let py = tasks.py();
     let mut rows = Vec::new();
     let mut objects = Vec::new();
     for (position, obj) in tasks.try_iter()?.enumerate() {
         let obj = obj?;
         let dict = obj.cast::<PyDict>().ok();
-        let row = RowReader {
-            obj: &obj,
-            dict,
-            position,
-        }
-        .read(needs)?;
+        let input = RowReader { obj: &obj, dict }.input(fields)?;
+        let row = input
+            .read(position, fields, position)
+            .map_err(|e| errors::validation(py, &e, BAD_REQUEST))?;
         rows.push(row);
         objects.push(obj.unbind());
     }
@@ -468,8 +432,9 @@ impl PyPage {
     }
 }
 
-/// Tasks read once for many queries: the rows are copied out of the objects when the set is
-/// built, so each `query` runs the engine only (with the GIL released for large sets).
+/// Tasks read once for many queries: the rows are read out of the objects (every field, by the
+/// core's row reader, which also keeps each task's search text) when the set is built, so each
+/// `query` runs the engine only (with the GIL released for large sets).
 #[pyclass(name = "TaskSet", module = "todo_core", frozen)]
 pub struct PyTaskSet {
     rows: Vec<Row>,
@@ -480,7 +445,7 @@ pub struct PyTaskSet {
 impl PyTaskSet {
     #[new]
     fn new(tasks: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let (rows, objects) = read_rows(tasks, Needs::ALL)?;
+        let (rows, objects) = read_rows(tasks, Fields::ALL)?;
         Ok(PyTaskSet { rows, objects })
     }
 
@@ -505,8 +470,11 @@ impl PyTaskSet {
 ///
 /// `tasks` is an iterable of dicts or objects with attributes (SQLModel rows) with `id` (int),
 /// `title` (str), `created_at` and optionally `description`, `completed`, `due_datetime`,
-/// `priority` (`High|Medium|Low`), `tag_ids`; instants are aware datetimes or RFC 3339 strings.
-/// Only the fields the query searches, filters or sorts on (and `id`) are read and checked.
+/// `priority` (`High|Medium|Low`), `tag_ids` (or the API's `tags`: dicts or rows with an `id`);
+/// instants are aware datetimes or RFC 3339 strings. The rows are read by the core's row reader
+/// (`todo_core::query::row`), with the rules of a stored task (title trimmed, 1-200 characters;
+/// ids >= 1; duplicate tag ids are one tag), exactly as the WASM module reads its rows. Only the
+/// fields the query searches, filters or sorts on (and `id`) are read and checked.
 /// `params` is a `Query`, a mapping of the HTTP API's query parameters, `(name, value)` pairs,
 /// Starlette's `request.query_params`, or `None` for the defaults. Returns a `Page` whose
 /// `items` are the given objects. Raises `ValidationError` for bad parameters or rows.
@@ -518,7 +486,7 @@ pub fn query_tasks(
     params: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyPage> {
     let q = query_arg(py, params)?;
-    let (rows, objects) = read_rows(tasks, Needs::of(&q))?;
+    let (rows, objects) = read_rows(tasks, Fields::of(&q))?;
     let page = run(py, &q, &rows);
     page_of(py, page, &objects)
 }
@@ -534,51 +502,4 @@ pub fn parse_query(py: Python<'_>, params: Option<&Bound<'_, PyAny>>) -> PyResul
 #[pyfunction]
 pub fn format_datetime(value: &Bound<'_, PyAny>) -> PyResult<String> {
     crate::convert::instant_arg(value, "value").map(format_instant)
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn needs(pairs: &[(&str, &str)]) -> Needs {
-        Needs::of(&TaskQuery::from_pairs(pairs.iter().copied()).unwrap())
-    }
-
-    /// Lazy reading is only sound if every parameter that looks at a field makes it read.
-    #[test]
-    fn every_parameter_reads_the_fields_it_looks_at() {
-        let none = needs(&[("sort_by", "due_datetime"), ("limit", "5"), ("offset", "1")]);
-        assert!(none.due && !none.text && !none.completed && !none.priority && !none.tags);
-        assert!(!none.created);
-        assert!(needs(&[]).created);
-        assert!(needs(&[("search", "x")]).text);
-        assert!(needs(&[("sort_by", "title")]).text);
-        assert!(needs(&[("status", "pending")]).completed);
-        assert!(!needs(&[("status", "all")]).completed);
-        assert!(needs(&[("priority", "High")]).priority);
-        assert!(needs(&[("sort_by", "priority")]).priority);
-        assert!(needs(&[("due_date_start", "2026-01-01T00:00:00Z")]).due);
-        assert!(needs(&[("due_date_end", "2026-01-01T00:00:00Z")]).due);
-        assert!(needs(&[("tags", "1")]).tags);
-    }
-
-    /// A parameter the core learns later must be added to `Needs::of`: this lists the ones it knows.
-    #[test]
-    fn the_core_has_no_parameter_needs_does_not_know() {
-        let known = [
-            "search",
-            "status",
-            "priority",
-            "due_date_start",
-            "due_date_end",
-            "tags",
-            "tags_mode",
-            "sort_by",
-            "sort_order",
-            "limit",
-            "offset",
-        ];
-        assert_eq!(todo_core::query::PARAMETERS, known);
-    }
 }

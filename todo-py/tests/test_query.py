@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Callable
 
 import pytest
 
@@ -201,3 +202,58 @@ def test_large_inputs() -> None:
     page = todo_core.query_tasks(ts, {"status": "pending", "sort_by": "priority", "sort_order": "desc", "limit": "100"})
     assert page.total == sum(1 for t in ts if not t["completed"])
     assert all(t["priority"] == "High" for t in page.items)
+
+
+ROWS = load("query-rows.json")
+
+
+def as_object(value: Any) -> Any:
+    """A row as a SQLModel-like object: attributes instead of keys, tags as objects too."""
+    if isinstance(value, dict):
+        return SimpleNamespace(**{k: as_object(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [as_object(v) for v in value]
+    return value
+
+
+def outcome(run: Callable[[], Any]) -> Any:
+    """The page's ids and total, or the set of rejected (field, code)."""
+    try:
+        page = run()
+    except todo_core.ValidationError as e:
+        assert e.status == 400
+        return sorted((d["field"], d["code"]) for d in e.details)
+    return {"ids": [t["id"] if isinstance(t, dict) else t.id for t in page.items], "total": page.total}
+
+
+@pytest.mark.parametrize("case", ROWS["cases"], ids=[c["name"] for c in ROWS["cases"]])
+def test_row_vector(case: dict[str, Any]) -> None:
+    """The rows the bindings used to read differently (empty titles, duplicate tag ids, the API's
+    `tags`, wrong types): the same page or errors as the core's reader and the WASM module give."""
+    rows, params = case["rows"], pairs(case["query"])
+    want = case["expected"] if "expected" in case else sorted((e["field"], e["code"]) for e in case["errors"])
+    objects = [as_object(r) for r in rows]
+    assert outcome(lambda: todo_core.query_tasks(rows, params)) == want
+    assert outcome(lambda: todo_core.query_tasks(objects, params)) == want
+    assert outcome(lambda: todo_core.TaskSet(rows).query(params)) == want
+
+
+def test_row_rules_of_a_stored_task() -> None:
+    base = {"id": 1, "created_at": "2026-01-01T00:00:00Z"}
+    # An empty title is refused wherever the title is read; a blank one too.
+    for title in ("", "   "):
+        with pytest.raises(todo_core.ValidationError) as info:
+            todo_core.TaskSet([{**base, "title": title}])
+        assert (info.value.field, info.value.code) == ("tasks[0].title", "required")
+    # Duplicate tag ids are one tag; the row object is returned as given.
+    row = {**base, "title": "x", "tag_ids": [3, 3, 1]}
+    page = todo_core.TaskSet([row]).query({"tags": "1,3", "tags_mode": "all"})
+    assert page.items == [row] and page.items[0]["tag_ids"] == [3, 3, 1]
+    # A list that is a str is not a list of ids.
+    with pytest.raises(todo_core.ValidationError) as info:
+        todo_core.query_tasks([{**base, "title": "x", "tag_ids": "13"}], {"tags": "1"})
+    assert (info.value.field, info.value.code) == ("tasks[0].tag_ids", "invalid_format")
+    assert "got str" in info.value.message
+    # Tag rows of a relationship (objects with an id) stand for tag_ids.
+    tagged = SimpleNamespace(id=2, title="y", created_at="2026-01-01T00:00:00Z", tags=[SimpleNamespace(id=5, name="home")])
+    assert todo_core.query_tasks([tagged], {"tags": "5"}).items == [tagged]

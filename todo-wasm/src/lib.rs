@@ -2,8 +2,10 @@
 //!
 //! Every rule lives in `todo-core`; this crate only converts between JavaScript values and the
 //! core's types:
-//! - [`TaskSet`]: a user's tasks loaded once, then searched, filtered, sorted and paged with the
-//!   HTTP API's query parameters (`TaskQuery::from_pairs` and the engine's `apply`);
+//! - [`TaskSet`]: a user's tasks loaded once (each read by the core's row reader,
+//!   `todo_core::query::row`, as the Python bindings read theirs), then searched, filtered, sorted
+//!   and paged with the HTTP API's query parameters (`TaskQuery::from_pairs` and the engine's
+//!   `apply`);
 //! - [`parse_query`]: the normalized parameters of a list query;
 //! - `validate`: an input body checked exactly as the server checks it;
 //! - `next_occurrences`: the next dates of a recurring series.
@@ -20,7 +22,6 @@ pub mod errors;
 mod params;
 #[cfg(feature = "full")]
 mod recurrence;
-mod rows;
 mod taskset;
 mod types;
 #[cfg(feature = "full")]
@@ -29,7 +30,6 @@ mod validate;
 pub use params::decode_query_string;
 #[cfg(feature = "full")]
 pub use recurrence::next_occurrences;
-pub use rows::RowInput;
 pub use taskset::{TaskSet, parse_query};
 #[cfg(feature = "full")]
 pub use validate::validate;

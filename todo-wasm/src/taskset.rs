@@ -5,23 +5,16 @@
 use std::collections::HashMap;
 
 use js_sys::{Array, Object, Reflect};
-use memchr::memmem::Finder;
-use todo_core::query::{Page, QueryRow, TaskQuery, apply, search_text};
+use todo_core::query::row::{Raw, RawInstant};
+use todo_core::query::{Fields, Page, QueryRow, Queryable, RowInput, TaskQuery, apply};
 use wasm_bindgen::prelude::*;
 
 use crate::errors;
 use crate::params;
-use crate::rows::{RowInput, TagRef};
 
-/// One loaded task: what the engine reads, with the caller's object (returned as is) and the
-/// core's [`search_text`] of the task, computed once for the search prefilter.
-type Entry = QueryRow<Loaded>;
-
-/// What a loaded task keeps beside its fields.
-struct Loaded {
-    object: JsValue,
-    search: Box<str>,
-}
+/// One loaded task: what the engine reads (read by the core's row reader, with its search text
+/// kept), and the caller's object, returned as is.
+type Entry = QueryRow<JsValue>;
 
 /// A user's tasks, queried in memory by the core's engine with the server's semantics.
 #[wasm_bindgen]
@@ -31,9 +24,9 @@ pub struct TaskSet {
     index: HashMap<i64, usize>,
 }
 
-/// Reads the fields the engine needs straight from the object (much faster than deserializing
-/// every field of the API's task with serde).
-/// The property names read from every task, as JS strings made once per load.
+/// The property names read from every task, as JS strings made once per load (reading the
+/// properties straight from the object is much faster than deserializing every field of the
+/// API's task with serde).
 struct Keys {
     id: JsValue,
     title: JsValue,
@@ -63,76 +56,93 @@ impl Keys {
     }
 }
 
+/// What a JS value is, for the message of a value of the wrong type.
+fn found(v: &JsValue) -> String {
+    if Array::is_array(v) {
+        return "an array".to_owned();
+    }
+    v.js_typeof().as_string().unwrap_or_default()
+}
+
+/// A raw field: `undefined` and `null` are missing, else `f` reads the value (`None`: a value of
+/// another type).
+fn raw<T>(v: JsValue, f: impl FnOnce(&JsValue) -> Option<T>) -> Raw<T> {
+    if v.is_undefined() || v.is_null() {
+        return Raw::Missing;
+    }
+    match f(&v) {
+        Some(x) => Raw::Value(x),
+        None => Raw::WrongType(found(&v)),
+    }
+}
+
+/// A JS number that is an integer within the safe range (exactly an i64).
+fn int(v: &JsValue) -> Option<i64> {
+    let n = v.as_f64()?;
+    // Exact: an integral f64 within the safe range is an i64.
+    #[allow(clippy::cast_possible_truncation)]
+    (n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0).then_some(n as i64)
+}
+
+fn instant(v: &JsValue) -> Option<RawInstant> {
+    v.as_string().map(RawInstant::Text)
+}
+
+/// An array of integers, or with `key`, of objects whose `key` property is an integer.
+fn ids(v: &JsValue, key: Option<&JsValue>) -> Result<Option<Vec<i64>>, JsValue> {
+    if !Array::is_array(v) {
+        return Ok(None);
+    }
+    let list: &Array = v.unchecked_ref();
+    let mut out = Vec::with_capacity(list.length() as usize);
+    for item in list.iter() {
+        let id = match key {
+            None => item,
+            Some(_) if !item.is_object() => return Ok(None),
+            Some(k) => Reflect::get(&item, k)?,
+        };
+        match int(&id) {
+            Some(n) => out.push(n),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// A raw list of ids (see [`ids`]); a getter that throws is rethrown.
+fn raw_ids(v: JsValue, key: Option<&JsValue>) -> Result<Raw<Vec<i64>>, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Raw::Missing);
+    }
+    Ok(match ids(&v, key)? {
+        Some(list) => Raw::Value(list),
+        None => Raw::WrongType(found(&v)),
+    })
+}
+
+/// Reads `tasks[position]` with the core's row reader (every field: the set answers any query).
 fn read(keys: &Keys, position: usize, object: JsValue) -> Result<Entry, JsValue> {
     if !object.is_object() {
         return Err(errors::type_error(&format!(
             "tasks[{position}] must be a task object"
         )));
     }
-    let bad = |field: &str, what: &str| {
-        errors::type_error(&format!("tasks[{position}].{field} must be {what}"))
-    };
     let get = |key: &JsValue| Reflect::get(&object, key);
-    let opt_string = |key: &JsValue, field: &str| -> Result<Option<String>, JsValue> {
-        let v = get(key)?;
-        if v.is_undefined() || v.is_null() {
-            return Ok(None);
-        }
-        v.as_string()
-            .map(Some)
-            .ok_or_else(|| bad(field, "a string"))
-    };
-    let int = |v: &JsValue, field: &str| -> Result<i64, JsValue> {
-        match v.as_f64() {
-            // Exact: an integral f64 within the safe range is an i64.
-            #[allow(clippy::cast_possible_truncation)]
-            Some(n) if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 => Ok(n as i64),
-            _ => Err(bad(field, "an integer")),
-        }
-    };
-    let ids = |key: &JsValue, field: &str, of_objects: bool| -> Result<Option<Vec<i64>>, JsValue> {
-        let v = get(key)?;
-        if v.is_undefined() || v.is_null() {
-            return Ok(None);
-        }
-        if !Array::is_array(&v) {
-            return Err(bad(field, "an array"));
-        }
-        let list: Array = v.unchecked_into();
-        let mut out = Vec::with_capacity(list.length() as usize);
-        for item in list.iter() {
-            let id = if of_objects {
-                Reflect::get(&item, &keys.id)?
-            } else {
-                item
-            };
-            out.push(int(&id, field)?);
-        }
-        Ok(Some(out))
-    };
-    let completed = get(&keys.completed)?;
+    let text = |v: &JsValue| v.as_string();
     let input = RowInput {
-        id: int(&get(&keys.id)?, "id")?,
-        title: opt_string(&keys.title, "title")?.ok_or_else(|| bad("title", "a string"))?,
-        description: opt_string(&keys.description, "description")?,
-        completed: if completed.is_undefined() || completed.is_null() {
-            false
-        } else {
-            completed
-                .as_bool()
-                .ok_or_else(|| bad("completed", "a boolean"))?
-        },
-        due_datetime: opt_string(&keys.due_datetime, "due_datetime")?,
-        priority: opt_string(&keys.priority, "priority")?,
-        tag_ids: ids(&keys.tag_ids, "tag_ids", false)?,
-        tags: ids(&keys.tags, "tags", true)?
-            .map(|v| v.into_iter().map(|id| TagRef { id }).collect()),
-        created_at: opt_string(&keys.created_at, "created_at")?
-            .ok_or_else(|| bad("created_at", "a string"))?,
+        id: raw(get(&keys.id)?, int),
+        title: raw(get(&keys.title)?, text),
+        description: raw(get(&keys.description)?, text),
+        completed: raw(get(&keys.completed)?, JsValue::as_bool),
+        due_datetime: raw(get(&keys.due_datetime)?, instant),
+        priority: raw(get(&keys.priority)?, text),
+        tag_ids: raw_ids(get(&keys.tag_ids)?, None)?,
+        tags: raw_ids(get(&keys.tags)?, Some(&keys.id))?,
+        created_at: raw(get(&keys.created_at)?, instant),
     };
-    let row = input.parse(position).map_err(errors::field)?;
-    let search = search_text(&row.title, row.description.as_deref()).into_boxed_str();
-    Ok(row.with_extra(Loaded { object, search }))
+    input
+        .read(position, Fields::ALL, object)
+        .map_err(|e| errors::validation(&e))
 }
 
 fn query_of(params: &JsValue) -> Result<TaskQuery, JsValue> {
@@ -159,29 +169,9 @@ fn page_object<T>(page: &Page<T>, key: &str, items: Array) -> JsValue {
 }
 
 impl TaskSet {
-    /// The engine's page for `q`. A search first keeps the tasks whose precomputed
-    /// [`search_text`] contains every word as a substring (the engine's definition of a search
-    /// match, with each word's searcher built once instead of once per task); the engine then
-    /// applies the other filters, sorts and pages those. The page is `apply(q, all tasks)`: the
-    /// shared query vectors check it.
+    /// The engine's page for `q`, over every loaded task.
     fn run(&self, q: &TaskQuery) -> Page<&Entry> {
-        // One instantiation of the engine (over `&Entry`) keeps the module small.
-        let finders: Vec<Finder<'_>> = q.search.iter().map(Finder::new).collect();
-        let candidates: Vec<&Entry> = self
-            .entries
-            .iter()
-            .filter(|e| {
-                finders
-                    .iter()
-                    .all(|f| f.find(e.extra.search.as_bytes()).is_some())
-            })
-            .collect();
-        // The candidates match the words already: the engine need not search them again.
-        let rest = TaskQuery {
-            search: Vec::new(),
-            ..q.clone()
-        };
-        apply(&rest, &candidates).map(|e| *e)
+        apply(q, &self.entries)
     }
 }
 
@@ -209,7 +199,7 @@ impl TaskSet {
     }
 
     fn put(&mut self, entry: Entry) {
-        let id = entry.id.get();
+        let id = entry.id().get();
         match self.index.get(&id) {
             Some(&i) => self.entries[i] = entry,
             None => {
@@ -244,7 +234,7 @@ impl TaskSet {
         };
         self.entries.swap_remove(i);
         if let Some(moved) = self.entries.get(i) {
-            self.index.insert(moved.id.get(), i);
+            self.index.insert(moved.id().get(), i);
         }
         true
     }
@@ -257,7 +247,7 @@ impl TaskSet {
         self.index
             .get(&id)
             .and_then(|&i| self.entries.get(i))
-            .map_or(JsValue::UNDEFINED, |e| e.extra.object.clone())
+            .map_or(JsValue::UNDEFINED, |e| e.extra.clone())
     }
 
     /// Searches, filters, sorts and pages the tasks with the list parameters of
@@ -272,7 +262,7 @@ impl TaskSet {
     ) -> Result<JsValue, JsValue> {
         let q = query_of(&params)?;
         let page = self.run(&q);
-        let items: Array = page.items.iter().map(|e| e.extra.object.clone()).collect();
+        let items: Array = page.items.iter().map(|e| e.extra.clone()).collect();
         Ok(page_object(&page, "items", items))
     }
 
@@ -289,7 +279,7 @@ impl TaskSet {
         let ids: Array = page
             .items
             .iter()
-            .map(|e| JsValue::from_f64(e.id.get() as f64))
+            .map(|e| JsValue::from_f64(e.id().get() as f64))
             .collect();
         Ok(page_object(&page, "ids", ids))
     }

@@ -115,6 +115,38 @@ fn upsert_and_remove_keep_the_set_current() {
 }
 
 #[wasm_bindgen_test]
+fn a_bad_row_is_a_validation_error_and_leaves_the_set_as_it_was() {
+    let mut set = TaskSet::new(tasks()).unwrap();
+    // A field of the wrong JS type is a rejected field like any other (the core's row reader).
+    let err = TaskSet::new(js(
+        &json!([{"id": 1, "title": 5, "created_at": "2026-01-01T00:00:00Z"}]),
+    ))
+    .err()
+    .unwrap();
+    assert_eq!(get(&err, "name").as_string().unwrap(), "ValidationError");
+    assert_eq!(get(&err, "field").as_string().unwrap(), "tasks[0].title");
+    assert_eq!(get(&err, "code").as_string().unwrap(), "invalid_format");
+    let err = set
+        .upsert(js(
+            &json!({"id": 1, "title": "  ", "created_at": "2026-01-01T00:00:00Z"}),
+        ))
+        .unwrap_err();
+    assert_eq!(get(&err, "code").as_string().unwrap(), "required");
+    assert_eq!(set.size(), 3);
+    assert_eq!(get(&set.get(1.0), "title").as_string().unwrap(), "Pay rent");
+    // A title is trimmed as the server trims it; the object itself is returned untouched.
+    set.upsert(js(
+        &json!({"id": 4, "title": "  Zebra ", "created_at": "2026-01-04T00:00:00Z"}),
+    ))
+    .unwrap();
+    let page = set
+        .query_ids(JsValue::from_str("sort_by=title&sort_order=desc&limit=1"))
+        .unwrap();
+    assert_eq!(ids(&page), vec![4.0]);
+    assert_eq!(get(&set.get(4.0), "title").as_string().unwrap(), "  Zebra ");
+}
+
+#[wasm_bindgen_test]
 fn errors_are_js_errors_with_field_and_code() {
     let set = TaskSet::new(tasks()).unwrap();
     let err = set

@@ -32,7 +32,20 @@ use super::{Page, Queryable, SortKey, SortOrder, StatusFilter, TagsMode, TaskQue
 /// it ignores context (a final `Σ` becomes `σ` like any other), so a word folds the same
 /// wherever it stands and `ΟΔΟΣ` finds `ΟΔΟΣΟΣ`.
 pub fn fold_case(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
+    let mut out = String::with_capacity(s.len());
+    push_folded(&mut out, s);
+    out
+}
+
+/// Appends [`fold_case`] of `s` to `out`; ASCII text (the common case) byte by byte.
+fn push_folded(out: &mut String, s: &str) {
+    if s.is_ascii() {
+        let start = out.len();
+        out.push_str(s);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.extend(s.chars().flat_map(char::to_lowercase));
+    }
 }
 
 /// The lowercased text that search words are matched against: [`fold_case`] of the title,
@@ -40,10 +53,11 @@ pub fn fold_case(s: &str) -> String {
 /// SQL adapters store it in a column and match each word with `LIKE '%word%' ESCAPE ...`
 /// (escaping `%`, `_` and the escape character in the word).
 pub fn search_text(title: &str, description: Option<&str>) -> String {
-    let mut s = fold_case(title);
+    let mut s = String::with_capacity(title.len() + description.map_or(0, |d| d.len() + 1));
+    push_folded(&mut s, title);
     if let Some(d) = description {
         s.push('\n');
-        s.extend(d.chars().flat_map(char::to_lowercase));
+        push_folded(&mut s, d);
     }
     s
 }
@@ -218,6 +232,46 @@ impl KeyText<'_> {
     }
 }
 
+/// Whether `word` occurs in `text` (`text.contains(word)`). Where `str::contains` has no SIMD
+/// path (every target but x86_64, e.g. wasm32), words of up to [`SHORT_WORD`] bytes, nearly every
+/// search word, are found by [`scan`] instead: its per-call setup of the Two-Way searcher costs
+/// more than the search itself on texts as short as tasks'.
+fn occurs(text: &str, word: &str) -> bool {
+    const SCAN: bool = !cfg!(all(target_arch = "x86_64", target_feature = "sse2"));
+    if SCAN && word.len() <= SHORT_WORD {
+        scan(text.as_bytes(), word.as_bytes())
+    } else {
+        text.contains(word)
+    }
+}
+
+/// The longest word [`occurs`] finds with [`scan`].
+const SHORT_WORD: usize = 16;
+
+/// Whether `word` occurs in `text`, by scanning for its first byte and comparing the rest: at
+/// most `word.len()` comparisons per byte of text. For UTF-8 `text` and `word` this is
+/// `str::contains`: a whole UTF-8 word matches UTF-8 text only at character boundaries.
+fn scan(text: &[u8], word: &[u8]) -> bool {
+    let Some((first, rest)) = word.split_first() else {
+        return true;
+    };
+    let Some(last) = text.len().checked_sub(word.len()) else {
+        return false;
+    };
+    let mut from = 0;
+    while from <= last {
+        let Some(i) = text[from..=last].iter().position(|b| b == first) else {
+            return false;
+        };
+        let at = from + i;
+        if text[at + 1..].starts_with(rest) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
 /// The filters of one query, with a scratch buffer for the search text that is reused across
 /// items, so that searching ASCII text does not allocate per item.
 struct Matcher<'q> {
@@ -244,7 +298,7 @@ impl<'q> Matcher<'q> {
             && (q.priorities.is_empty() || q.priorities.contains(&t.priority()))
             && self.due_ok(t.due())
             && self.tags_ok(t.tag_ids())
-            && self.search_ok(t.title(), t.description())
+            && self.search_ok(t)
     }
 
     fn due_ok(&self, due: Option<DateTime<Utc>>) -> bool {
@@ -270,12 +324,17 @@ impl<'q> Matcher<'q> {
     }
 
     /// Every word occurs in [`search_text`] of the task (the definition itself, so it holds for
-    /// any words, even ones a parser would never make).
-    fn search_ok(&mut self, title: &str, description: Option<&str>) -> bool {
+    /// any words, even ones a parser would never make): the text the task keeps
+    /// ([`Queryable::search_text`]), else folded here.
+    fn search_ok<T: Queryable>(&mut self, t: &T) -> bool {
         let words = &self.q.search;
         if words.is_empty() {
             return true;
         }
+        if let Some(kept) = t.search_text() {
+            return words.iter().all(|w| occurs(kept, w));
+        }
+        let (title, description) = (t.title(), t.description());
         let s = &mut self.scratch;
         s.clear();
         s.push_str(title);
@@ -289,7 +348,7 @@ impl<'q> Matcher<'q> {
         } else {
             *s = search_text(title, description);
         }
-        words.iter().all(|w| s.contains(w.as_str()))
+        words.iter().all(|w| occurs(s, w))
     }
 }
 
@@ -375,6 +434,10 @@ mod tests {
         );
         assert_eq!(search_text("Buy", None), "buy");
         assert_eq!(search_text("ÉCOLE", None), "école");
+        // ASCII and non-ASCII parts fold alike.
+        assert_eq!(search_text("Ab C", Some("ÉtÉ\tX")), "ab c\nété\tx");
+        assert_eq!(search_text("ÀB", Some("CD")), "àb\ncd");
+        assert_eq!(fold_case("MiXed Ünï"), "mixed ünï");
         assert_eq!(title_key("Ärger Über"), "ärger über");
     }
 
@@ -561,6 +624,56 @@ mod tests {
         };
         assert!(matches(&q, &a));
         assert!(!matches(&q, &t(2, "Alpha")));
+    }
+
+    #[test]
+    fn occurs_and_scan_are_contains() {
+        let texts = [
+            "",
+            "a",
+            "ab",
+            "aab",
+            "abab\nba",
+            "école\nétê",
+            "xxxxxxxxxxxxxxxxy",
+            "€€a€",
+        ];
+        let words = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "ba",
+            "aab",
+            "bab",
+            "é",
+            "ê",
+            "\nb",
+            "€a",
+            "a€",
+            "xxxxxxxxxxxxxxxy",
+            "xxxxxxxxxxxxxxxxy",
+            "xxxxxxxxxxxxxxxxxy",
+            "abab\nba!",
+        ];
+        for t in texts {
+            for w in words {
+                assert_eq!(occurs(t, w), t.contains(w), "{t:?} {w:?}");
+                assert_eq!(
+                    scan(t.as_bytes(), w.as_bytes()),
+                    t.contains(w),
+                    "{t:?} {w:?}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn occurs_is_contains_for_any_text(t in "[abé€\n]{0,40}", w in "[abé€]{0,20}") {
+            proptest::prop_assert_eq!(occurs(&t, &w), t.contains(w.as_str()));
+            proptest::prop_assert_eq!(scan(t.as_bytes(), w.as_bytes()), t.contains(w.as_str()));
+        }
     }
 
     #[test]

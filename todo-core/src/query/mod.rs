@@ -3,6 +3,7 @@
 
 mod engine;
 mod parse;
+pub mod row;
 pub mod vectors;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +14,7 @@ use crate::model::{Priority, Task};
 
 pub use engine::{apply, fold_case, matches, search_text, title_key};
 pub use parse::{PARAMETERS, SEARCH_MAX_CHARS, SEARCH_MAX_WORDS};
+pub use row::{Fields, QueryRow, RowInput};
 
 /// Which tasks by completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -259,8 +261,8 @@ impl<T> Page<T> {
     }
 }
 
-/// What the engine reads of a task. Implemented for [`Task`]; hosts (Python, WASM) may implement
-/// it for their own row types so they need not convert.
+/// What the engine reads of a task. Implemented for [`Task`] and for the rows that hosts (Python,
+/// WASM) hand over ([`QueryRow`], read by [`row`]).
 pub trait Queryable {
     /// The id (the final tie-breaker).
     fn id(&self) -> TaskId;
@@ -278,6 +280,13 @@ pub trait Queryable {
     fn tag_ids(&self) -> &[TagId];
     /// Creation time.
     fn created_at(&self) -> DateTime<Utc>;
+    /// [`search_text`](fn@search_text) of the title and description, when the value keeps it
+    /// (computed once, as [`QueryRow`] does); `None` (the default) makes the engine fold the
+    /// text for every query. A kept text must equal `search_text(self.title(),
+    /// self.description())`.
+    fn search_text(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Engines that hand out references query them as the values.
@@ -306,74 +315,8 @@ impl<T: Queryable + ?Sized> Queryable for &T {
     fn created_at(&self) -> DateTime<Utc> {
         (**self).created_at()
     }
-}
-
-/// A task's queryable fields, owned, as the bindings read them out of foreign objects (Python
-/// dicts, JS objects), with `extra`: what the caller keeps beside them (the object's position,
-/// the object itself) to turn the engine's page back into its own items.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueryRow<X = ()> {
-    /// The id.
-    pub id: TaskId,
-    /// The title.
-    pub title: String,
-    /// The description.
-    pub description: Option<String>,
-    /// Whether completed.
-    pub completed: bool,
-    /// The due date.
-    pub due: Option<DateTime<Utc>>,
-    /// The priority.
-    pub priority: Priority,
-    /// Attached tag ids.
-    pub tag_ids: Vec<TagId>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// The caller's.
-    pub extra: X,
-}
-
-impl<X> QueryRow<X> {
-    /// The same fields with another `extra`.
-    pub fn with_extra<Y>(self, extra: Y) -> QueryRow<Y> {
-        QueryRow {
-            id: self.id,
-            title: self.title,
-            description: self.description,
-            completed: self.completed,
-            due: self.due,
-            priority: self.priority,
-            tag_ids: self.tag_ids,
-            created_at: self.created_at,
-            extra,
-        }
-    }
-}
-
-impl<X> Queryable for QueryRow<X> {
-    fn id(&self) -> TaskId {
-        self.id
-    }
-    fn title(&self) -> &str {
-        &self.title
-    }
-    fn description(&self) -> Option<&str> {
-        self.description.as_deref()
-    }
-    fn completed(&self) -> bool {
-        self.completed
-    }
-    fn due(&self) -> Option<DateTime<Utc>> {
-        self.due
-    }
-    fn priority(&self) -> Priority {
-        self.priority
-    }
-    fn tag_ids(&self) -> &[TagId] {
-        &self.tag_ids
-    }
-    fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
+    fn search_text(&self) -> Option<&str> {
+        (**self).search_text()
     }
 }
 
