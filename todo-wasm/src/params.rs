@@ -9,47 +9,15 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::errors;
 
-/// Splits an `application/x-www-form-urlencoded` query string into decoded pairs (`+` is a
-/// space, `%XX` a byte; invalid UTF-8 is replaced), as a server's query extractor does.
+/// Splits an `application/x-www-form-urlencoded` query string (with or without a leading `?`)
+/// into decoded pairs (`+` is a space, `%XX` a byte, invalid UTF-8 replaced, a name without `=`
+/// has an empty value), as a server's query extractor does (`form_urlencoded`, the `url` crate's
+/// parser).
 pub fn decode_query_string(s: &str) -> Vec<(String, String)> {
     let s = s.strip_prefix('?').unwrap_or(s);
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(p), String::new()),
-        })
+    form_urlencoded::parse(s.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// A number as JavaScript's `String(n)` writes integers (`20`, not `20.0`).
@@ -152,5 +120,21 @@ mod tests {
             vec![("search".into(), "über%2".into())]
         );
         assert_eq!(decode_query_string(""), Vec::<(String, String)>::new());
+        assert_eq!(decode_query_string("?"), Vec::<(String, String)>::new());
+        // Empty pieces are skipped; only the first `=` splits; a lone `%` stays.
+        assert_eq!(
+            decode_query_string("&&a=b=c&%&=v&search=%E2%82%AC%ZZ"),
+            vec![
+                ("a".into(), "b=c".into()),
+                ("%".into(), String::new()),
+                (String::new(), "v".into()),
+                ("search".into(), "€%ZZ".into()),
+            ]
+        );
+        // Invalid UTF-8 is replaced, not an error.
+        assert_eq!(
+            decode_query_string("search=%FF"),
+            vec![("search".into(), "\u{FFFD}".into())]
+        );
     }
 }
