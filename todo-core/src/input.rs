@@ -372,6 +372,46 @@ impl RecurrencePatch {
     }
 }
 
+/// The recurring-task switch (`TODO_FEATURE_RECURRING`), one rule for creates and updates:
+/// with recurring tasks switched off, input that makes a task repeat is refused on
+/// `recurrence_pattern`. What repeats is what the parser made of the input (`"None"`,
+/// `" NONE "` and `null` do not); a task that repeats already keeps its series.
+fn check_recurring_switch(
+    recurring_on: bool,
+    makes_recurring: bool,
+) -> Result<(), ValidationErrors> {
+    if makes_recurring && !recurring_on {
+        return Err(FieldError::new(
+            "recurrence_pattern",
+            ErrorCode::InvalidValue,
+            "recurring tasks are switched off on this server",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+impl TaskDraft {
+    /// The recurring-task switch on this new task: refused when recurring tasks are switched
+    /// off (`recurring_on` false) and the task repeats, by a pattern or an RRULE.
+    pub fn check_recurring_switch(&self, recurring_on: bool) -> Result<(), ValidationErrors> {
+        check_recurring_switch(recurring_on, self.recurrence.is_recurring())
+    }
+}
+
+impl TaskPatch {
+    /// The recurring-task switch on this update: refused when recurring tasks are switched off
+    /// (`recurring_on` false) and the update sets a repeating pattern or an RRULE (a pattern of
+    /// `none` and `null`s never make a task repeat).
+    pub fn check_recurring_switch(&self, recurring_on: bool) -> Result<(), ValidationErrors> {
+        let repeats = self.recurrence.as_ref().is_some_and(|r| {
+            r.pattern.as_ref().is_some_and(Recurrence::is_recurring)
+                || matches!(r.rrule, Some(Some(_)))
+        });
+        check_recurring_switch(recurring_on, repeats)
+    }
+}
+
 impl UpdateTaskInput {
     /// Validates the fields that can be checked on their own; the service checks the result
     /// against the task (a recurring task keeps a due date, the RRULE against its start, ...).

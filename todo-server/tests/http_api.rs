@@ -1378,6 +1378,69 @@ async fn body_limit_is_configurable_in_the_binary() {
     );
 }
 
+/// With recurring tasks switched off (`TODO_FEATURE_RECURRING=false`), the switch judges what
+/// the parser makes of the input: `"None"` (any spelling of `none`) does not repeat and is
+/// accepted, on create and on update; a pattern or an RRULE that repeats is refused.
+#[tokio::test]
+async fn the_recurring_switch_judges_the_parsed_recurrence() {
+    use std::sync::Arc;
+    use todo_core::ports::{ManualClock, SequentialIds};
+    use todo_core::service::TaskService;
+    use todo_server::config::Features;
+    use todo_server::http::{AppState, AuthConfig, router};
+
+    let clock = Arc::new(ManualClock::new(t0()));
+    let service = Arc::new(TaskService::new(
+        todo_core::memory::MemoryStore::new(),
+        Arc::clone(&clock),
+        SequentialIds::new(),
+    ));
+    let features = Features {
+        recurring: false,
+        ..Features::default()
+    };
+    let state = AppState::new(Arc::clone(&service), AuthConfig::new(SECRET.to_vec()))
+        .with_features(features);
+    let app = TestApp::in_process(router(state), service, clock);
+    let tasks = format!("/api/v1/{A}/tasks");
+    let due = "2099-01-01T09:00:00Z";
+
+    for none in ["None", " NONE ", "none"] {
+        let body = json!({ "title": "plain", "recurrence_pattern": none, "due_datetime": due });
+        let created = app.call("POST", &tasks, A, Some(body)).await;
+        assert_eq!(created.ok(201)["recurrence_pattern"], "none", "{none:?}");
+    }
+    for repeats in [
+        json!({ "title": "standup", "recurrence_pattern": "daily", "due_datetime": due }),
+        json!({ "title": "standup", "recurrence_pattern": " Weekly", "due_datetime": due }),
+        json!({ "title": "standup", "rrule": "FREQ=DAILY", "due_datetime": due }),
+    ] {
+        let refused = app.call("POST", &tasks, A, Some(repeats.clone())).await;
+        let details = refused.assert_error(400, "VALIDATION_ERROR");
+        assert_eq!(details["field"], "recurrence_pattern", "{repeats}");
+    }
+
+    let id = app.create_task(A, json!({ "title": "plain" })).await["id"].clone();
+    let task = format!("{tasks}/{id}");
+    let none = json!({ "recurrence_pattern": "None", "due_datetime": due });
+    app.call("PUT", &task, A, Some(none)).await.ok(200);
+    let cleared = json!({ "recurrence_pattern": null, "rrule": null });
+    app.call("PUT", &task, A, Some(cleared)).await.ok(200);
+    let written = app.activity_total(A).await;
+    let daily = json!({ "recurrence_pattern": "daily" });
+    let refused = app.call("PUT", &task, A, Some(daily)).await;
+    assert_eq!(
+        refused.assert_error(400, "VALIDATION_ERROR")["field"],
+        "recurrence_pattern"
+    );
+    assert_eq!(
+        app.call("GET", &task, A, None).await.ok(200)["recurrence_pattern"],
+        "none",
+        "the refused update changed nothing"
+    );
+    assert_eq!(app.activity_total(A).await, written, "and wrote nothing");
+}
+
 #[tokio::test]
 async fn issued_tokens_name_their_user() {
     let cfg = todo_server::http::AuthConfig::new(SECRET.to_vec());

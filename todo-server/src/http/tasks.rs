@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use todo_core::error::{ErrorCode, FieldError, ValidationErrors};
+use todo_core::error::{Error, ErrorCode, FieldError};
 use todo_core::ids::TagId;
 use todo_core::input::{CreateTaskInput, InputBody, SetReminderInput, UpdateTaskInput};
 use todo_core::query::TaskQuery;
@@ -66,12 +66,16 @@ pub async fn create<S: AppStore>(
     State(st): State<AppState<S>>,
     JsonBody(input): JsonBody<CreateTaskInput>,
 ) -> Result<(StatusCode, Json<TaskDto>)> {
-    let recurring = input
-        .recurrence_pattern
-        .as_deref()
-        .is_some_and(|p| p != "none")
-        || input.rrule.is_some();
-    refuse_recurring(&st, recurring)?;
+    // The core judges the switch on the validated input; with recurring tasks on there is
+    // nothing to judge, and the service validates the input itself.
+    if !st.features.recurring {
+        let draft = input
+            .validate(st.service.clock().now())
+            .map_err(Error::from)?;
+        draft
+            .check_recurring_switch(st.features.recurring)
+            .map_err(Error::from)?;
+    }
     let view = st.service.create_task(&user, &input).await?;
     Ok((StatusCode::CREATED, Json(TaskDto::from(&view))))
 }
@@ -153,9 +157,13 @@ pub async fn update<S: AppStore>(
     ids: PathIds,
     JsonBody(input): JsonBody<UpdateTaskInput>,
 ) -> Result<Json<TaskDto>> {
-    let recurring = matches!(&input.recurrence_pattern, Some(Some(p)) if p != "none")
-        || matches!(&input.rrule, Some(Some(_)));
-    refuse_recurring(&st, recurring)?;
+    // As in `create`: the core judges the switch on the validated update.
+    if !st.features.recurring {
+        let patch = input.validate().map_err(Error::from)?;
+        patch
+            .check_recurring_switch(st.features.recurring)
+            .map_err(Error::from)?;
+    }
     let view = st
         .service
         .update_task(&user, ids.task_id()?, &input)
@@ -337,19 +345,6 @@ pub async fn cancel_reminder<S: AppStore>(
     refuse_reminders(&st)?;
     let r = st.service.cancel_reminder(&user, ids.task_id()?).await?;
     Ok(Json(CancelledReminderDto::from(&r)))
-}
-
-/// 400 on `recurrence_pattern` when recurring tasks are switched off (`TODO_FEATURE_RECURRING`).
-fn refuse_recurring<S>(st: &AppState<S>, recurring: bool) -> Result<()> {
-    if recurring && !st.features.recurring {
-        let errors = ValidationErrors::from(FieldError::new(
-            "recurrence_pattern",
-            ErrorCode::InvalidValue,
-            "recurring tasks are switched off on this server",
-        ));
-        return Err(ApiError::validation(StatusCode::BAD_REQUEST, &errors));
-    }
-    Ok(())
 }
 
 /// 404 when reminders are switched off (`TODO_FEATURE_REMINDERS`).
